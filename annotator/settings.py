@@ -1,0 +1,252 @@
+"""Settings for both modes.
+
+Embedded (the default): SQLite and media under var/, Channels' in-memory layer and a Celery
+worker inside the serving process; no variable is needed.
+Production (ANNOTATOR_MODE=production): PostgreSQL from DATABASE_URL, Redis from REDIS_URL
+for Channels and Celery, and a SECRET_KEY that must be set.
+"""
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from annotator.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_path,
+    env_paths,
+    env_str,
+    parse_database_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+MODE = env_str("ANNOTATOR_MODE", "embedded")
+if MODE not in {"embedded", "production"}:
+    raise ImproperlyConfigured(f"ANNOTATOR_MODE must be 'embedded' or 'production', got {MODE!r}")
+PRODUCTION = MODE == "production"
+
+VAR_DIR = env_path("ANNOTATOR_VAR_DIR", BASE_DIR / "var")
+
+
+def _secret_key() -> str:
+    key = env_str("SECRET_KEY")
+    if PRODUCTION:
+        if len(key) < 40 or key.startswith("change-me"):
+            raise ImproperlyConfigured(
+                "SECRET_KEY must be set to a random string of at least 40 characters in "
+                "production (python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+            )
+        return key
+    if key:
+        return key
+    # Embedded mode keeps a generated key on disk so sessions survive a restart.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", default=False)
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names the app is served on")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "projects",
+    "inference",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "annotator.urls"
+ASGI_APPLICATION = "annotator.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if PRODUCTION:
+    _database_url = env_str("DATABASE_URL")
+    if not _database_url:
+        raise ImproperlyConfigured("DATABASE_URL is required in production (postgresql://…)")
+    DATABASES = {"default": parse_database_url(_database_url).as_django()}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # The in-process worker writes while requests read: WAL keeps readers
+                # unblocked and IMMEDIATE avoids "database is locked" on lock upgrades.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "projects:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Embedded mode serves straight from the source folders, so no collectstatic is needed.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# Media is never served as public files: images, masks and arrays go through views that
+# check access.
+MEDIA_ROOT = env_path("ANNOTATOR_MEDIA_DIR", VAR_DIR / "media")
+MEDIA_URL = "/media/"
+ANNOTATOR_UPLOAD_DIR = env_path("ANNOTATOR_UPLOAD_DIR", MEDIA_ROOT / "uploads")
+ANNOTATOR_MODEL_DIR = env_path("ANNOTATOR_MODEL_DIR", VAR_DIR / "models")
+ANNOTATOR_CACHE_DIR = env_path("ANNOTATOR_CACHE_DIR", VAR_DIR / "cache")
+ANNOTATOR_FOLDER_ROOTS = env_paths("ANNOTATOR_FOLDER_ROOTS")
+ANNOTATOR_MAX_UPLOAD_MB = env_int("ANNOTATOR_MAX_UPLOAD_MB", 200)
+ANNOTATOR_MAX_IMAGE_PIXELS = env_int("ANNOTATOR_MAX_IMAGE_PIXELS", 178_956_970)
+ANNOTATOR_EMBEDDING_CACHE_MB = env_int("ANNOTATOR_EMBEDDING_CACHE_MB", 2048)
+# Key for credentials stored at rest (Fernet, urlsafe base64 of 32 bytes); derived from
+# SECRET_KEY when not set, so rotating SECRET_KEY then needs re-entering credentials.
+ANNOTATOR_CREDENTIALS_KEY = env_str("ANNOTATOR_CREDENTIALS_KEY")
+ANNOTATOR_ADMIN_USERNAME = env_str("ANNOTATOR_ADMIN_USERNAME", "admin")
+ANNOTATOR_ADMIN_PASSWORD = env_str("ANNOTATOR_ADMIN_PASSWORD")
+ANNOTATOR_ADMIN_EMAIL = env_str("ANNOTATOR_ADMIN_EMAIL", "admin@localhost")
+ANNOTATOR_DEMO_PROJECT = env_bool("ANNOTATOR_DEMO_PROJECT", default=True)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("ANNOTATOR_MAX_UPLOAD_FILES", 1000)
+
+REDIS_URL = env_str("REDIS_URL")
+if PRODUCTION and not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_URL is required in production (redis://host:6379/0)")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Model loads, clicks and automask run where the model lives: the gpu queue.
+CELERY_TASK_ROUTES = {"inference.tasks.*": {"queue": "gpu"}}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+ANNOTATOR_EMBEDDED_WORKER = env_bool("ANNOTATOR_EMBEDDED_WORKER", default=not PRODUCTION)
+ANNOTATOR_EMBEDDED_WORKER_THREADS = env_int("ANNOTATOR_EMBEDDED_WORKER_THREADS", 2)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first, so that an anonymous API call is answered 401 with a challenge.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "annotator.api_errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Annotator API",
+    "DESCRIPTION": "Mask annotation with Segment Anything 2: projects, sources, images, records.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

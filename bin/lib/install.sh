@@ -1,0 +1,60 @@
+# Shared install steps for bin/serve and bin/test. Each step is skipped when nothing it
+# depends on changed, so a second run starts in seconds.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+SAM2_VERSION="1.1.0"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+stamp_of() {
+  # A fingerprint of what an install step depends on: the given files and this script.
+  cat "$@" "$ROOT/bin/lib/install.sh" | sha256sum | cut -c1-16
+}
+
+ensure_python_env() {
+  local extras="$1" stamp_file="$VENV/.installed-$1" stamp
+  stamp="$(stamp_of "$ROOT/pyproject.toml")"
+  # The dev install includes everything the app needs, so it satisfies "app" too.
+  for done_file in "$stamp_file" "$VENV/.installed-dev"; do
+    if [ -f "$done_file" ] && [ "$(cat "$done_file")" = "$stamp" ]; then
+      return
+    fi
+  done
+  if [ ! -x "$PY" ]; then
+    say "Creating the virtualenv in .venv"
+    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+  fi
+  local pip=("$PY" -m pip --disable-pip-version-check -q)
+  # torch first and pinned: an unpinned torch pulls several GB of CUDA packages.
+  say "Installing PyTorch (CPU build)"
+  "${pip[@]}" install "torch==2.13.0"
+  say "Installing the app's dependencies ($extras)"
+  if [ "$extras" = "app" ]; then
+    "${pip[@]}" install -e "$ROOT"
+  else
+    "${pip[@]}" install -e "$ROOT[$extras]"
+  fi
+  # sam2 from PyPI resolves torchvision and a CUDA torch and builds against a downloaded
+  # torch; without its deps and isolation it installs in seconds on the torch above.
+  say "Installing Meta's sam2 $SAM2_VERSION"
+  SAM2_BUILD_CUDA=0 "${pip[@]}" install --no-deps --no-build-isolation "sam2==$SAM2_VERSION"
+  echo "$stamp" > "$stamp_file"
+}
+
+apt_install() {
+  # Installs the Debian packages among "$@" that are missing.
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "Installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}

@@ -1,0 +1,105 @@
+"""Array encodings for records: COCO RLE for masks, JSON for small arrays, .npz for the rest.
+
+Nothing here pickles: .npz files are written with savez_compressed and read with
+allow_pickle=False.
+"""
+
+import io
+import uuid
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from pycocotools import mask as mask_utils
+
+ARRAY_DIR = "arrays"
+
+
+def mask_to_rle(mask: np.ndarray) -> dict:
+    """A 2-D boolean (or 0/1) mask as a COCO compressed RLE with a str `counts`."""
+    if mask.ndim != 2:
+        raise ValueError(f"a mask must be 2-D, got shape {mask.shape}")
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8, copy=False)))
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode()}
+
+
+def rle_to_mask(rle: dict) -> np.ndarray:
+    """The boolean mask of a COCO compressed RLE (as written by mask_to_rle)."""
+    counts = rle["counts"]
+    coded = {
+        "size": list(rle["size"]),
+        "counts": counts.encode() if isinstance(counts, str) else counts,
+    }
+    return mask_utils.decode(coded).astype(bool)
+
+
+def rle_area(rle: dict) -> int:
+    return int(mask_utils.area(_coded(rle)))
+
+
+def rle_bbox(rle: dict) -> list[float]:
+    """[x, y, width, height] of the mask, COCO order."""
+    return [float(v) for v in mask_utils.toBbox(_coded(rle))]
+
+
+def _coded(rle: dict) -> dict:
+    counts = rle["counts"]
+    return {
+        "size": list(rle["size"]),
+        "counts": counts.encode() if isinstance(counts, str) else counts,
+    }
+
+
+def array_to_json(array: np.ndarray | None) -> list | None:
+    """A small array (points, boxes, scores) as nested lists of Python numbers."""
+    if array is None:
+        return None
+    return np.asarray(array).tolist()
+
+
+def json_to_array(value: list | None, dtype=np.float32) -> np.ndarray | None:
+    if value is None:
+        return None
+    return np.asarray(value, dtype=dtype)
+
+
+def npz_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, array=np.ascontiguousarray(array))
+    return buffer.getvalue()
+
+
+def npz_load(data: bytes | Path) -> np.ndarray:
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    with np.load(source, allow_pickle=False) as archive:
+        if list(archive.files) != ["array"]:
+            raise ValueError("not an array file written by this application")
+        return archive["array"]
+
+
+def array_save(array: np.ndarray, *, project_id: int) -> str:
+    """Write `array` as a compressed .npz under media; returns its path relative to media.
+
+    Written to a temporary name and renamed, so a crash never leaves a half file behind a
+    record.
+    """
+    relative = Path(ARRAY_DIR) / str(project_id) / f"{uuid.uuid4().hex}.npz"
+    target = Path(settings.MEDIA_ROOT) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".part")
+    temporary.write_bytes(npz_bytes(array))
+    temporary.replace(target)
+    return relative.as_posix()
+
+
+def array_open(relative: str) -> np.ndarray:
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root / ARRAY_DIR):
+        raise ValueError(f"array path {relative!r} is outside the array store")
+    return npz_load(path)
+
+
+def array_delete(relative: str) -> None:
+    if relative:
+        (Path(settings.MEDIA_ROOT) / relative).unlink(missing_ok=True)

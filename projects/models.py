@@ -1,0 +1,458 @@
+"""Projects, their members, sources, images and every annotation record.
+
+Arrays are never pickled: masks are COCO compressed RLE (a JSON dict), small arrays (points,
+boxes, scores) are JSON lists, and logits and mask inputs are compressed .npz files under
+media referenced by path (see projects.encoding).
+"""
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ANNOTATOR = "annotator", "Annotator"
+    VIEWER = "viewer", "Viewer"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The project state of the seed: latest model selection with its load params, the
+    # export choices and the UI settings, each a JSON object owned by its own feature.
+    model_selection = models.JSONField(default=dict, blank=True)
+    export_settings = models.JSONField(default=dict, blank=True)
+    ui_settings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+
+class Label(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=7, default="#e6194b")  # #rrggbb
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="label_unique_name"),
+            models.CheckConstraint(
+                condition=Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="label_color_hex"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Credential(models.Model):
+    """A secret for a remote source. The secret never leaves the server."""
+
+    class Kind(models.TextChoices):
+        CONNECTION_STRING = "connection_string", "Connection string"
+        ACCOUNT_KEY = "account_key", "Account key"
+        SAS_TOKEN = "sas_token", "SAS token"
+        ENVIRONMENT = "environment", "Server environment variable"
+        DEFAULT = "default", "Default Azure credential"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="credentials")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # Fernet token of the secret typed by a user (projects.crypto); empty for kinds that
+    # read the server's environment or its default identity.
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    env_var = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="credential_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class SourceKind(models.TextChoices):
+    UPLOAD = "upload", "Upload"
+    FOLDER = "folder", "Server folder"
+    URL = "url", "URLs"
+    AZURE_BLOB = "azure_blob", "Azure Blob Storage"
+
+
+class Source(models.Model):
+    Kind = SourceKind
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    # Where the images are, in the kind's own terms: {"path", "recursive", "extensions"}
+    # for a folder, {"urls"} for URLs, {"account_url", "container", "prefix"} for Azure.
+    location = models.JSONField(default=dict, blank=True)
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.PROTECT, related_name="sources"
+    )
+    available = models.BooleanField(default=True)
+    unavailable_reason = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Removing a source hides it and its images; records stay and a restore brings them back.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=SourceKind.values), name="source_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def mark_unavailable(self, reason: str) -> None:
+        self.available = False
+        self.unavailable_reason = reason
+        self.checked_at = timezone.now()
+        self.save(update_fields=["available", "unavailable_reason", "checked_at", "updated_at"])
+
+    def mark_available(self) -> None:
+        self.available = True
+        self.unavailable_reason = ""
+        self.checked_at = timezone.now()
+        self.save(update_fields=["available", "unavailable_reason", "checked_at", "updated_at"])
+
+
+class ImageStatus(models.TextChoices):
+    """The colour a person sees, derived from the flags."""
+
+    UNPROCESSED = "unprocessed", "Unprocessed"  # white
+    IN_PROGRESS = "in_progress", "In progress"  # yellow
+    COMPLETED = "completed", "Completed"  # green
+
+
+class Image(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="images")
+    # Path within the source; the stored file name for uploads, the URL for URL sources.
+    path = models.CharField(max_length=2048)
+    # The seed's "unique imagehash": SHA-256 of the bytes, known once they were read.
+    key = models.CharField(max_length=64, blank=True, db_index=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    etag = models.CharField(max_length=200, blank=True)
+    available = models.BooleanField(default=True)
+    unavailable_reason = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    has_automask = models.BooleanField(default=False)
+    has_manual_prediction = models.BooleanField(default=False)
+    has_manual_edit = models.BooleanField(default=False)
+    completed = models.BooleanField(default=False)
+    # Derived from the flags by refresh_status(); stored so the pool can be filtered and
+    # "next unprocessed" found through an index.
+    status = models.CharField(
+        max_length=16, choices=ImageStatus.choices, default=ImageStatus.UNPROCESSED
+    )
+
+    added_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic concurrency: every write to the image's annotations carries the version it
+    # was based on and bumps it.
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "source", "path"], name="image_unique_path_in_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ImageStatus.values), name="image_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "status", "id"], name="image_project_status"),
+            models.Index(fields=["project", "source", "id"], name="image_project_source"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @staticmethod
+    def derive_status(*, completed: bool, has_any_record: bool) -> str:
+        if completed:
+            return ImageStatus.COMPLETED
+        return ImageStatus.IN_PROGRESS if has_any_record else ImageStatus.UNPROCESSED
+
+    def refresh_status(self) -> None:
+        """Set the record flags from what exists now and derive the status from them."""
+        self.has_automask = self.automask_runs.exists()
+        self.has_manual_prediction = self.predictions.exists()
+        self.has_manual_edit = self.mask_objects.exists()
+        self.status = self.derive_status(
+            completed=self.completed,
+            has_any_record=self.has_automask or self.has_manual_prediction or self.has_manual_edit,
+        )
+
+    def bump_version(self, *, expected: int) -> bool:
+        """Advance the version if it is still `expected`; False means a stale write."""
+        with transaction.atomic():
+            updated = Image.objects.filter(pk=self.pk, version=expected).update(
+                version=F("version") + 1
+            )
+        if updated:
+            self.version = expected + 1
+        return bool(updated)
+
+    def mark_unavailable(self, reason: str) -> None:
+        self.available = False
+        self.unavailable_reason = reason
+        self.checked_at = timezone.now()
+        self.save(update_fields=["available", "unavailable_reason", "checked_at"])
+
+
+class Prediction(models.Model):
+    """One prompt prediction: the seed's inputs and outputs for a click, box or refine."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="predictions")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Inputs. Points are [[x, y], ...] image pixels (or 0..1 when normalize_coords is False
+    # they are still stored as the caller sent them), labels 1 positive / 0 negative.
+    point_coords = models.JSONField(null=True, blank=True)
+    point_labels = models.JSONField(null=True, blank=True)
+    box = models.JSONField(null=True, blank=True)  # [x1, y1, x2, y2] or a list of them
+    mask_input_file = models.CharField(max_length=500, blank=True)  # .npz under media
+    multimask_output = models.BooleanField(default=True)
+    normalize_coords = models.BooleanField(default=True)
+    return_logits_to_caller = models.BooleanField(default=False)
+    sort_results = models.BooleanField(default=True)
+
+    # Outputs.
+    model = models.JSONField(default=dict)  # name, config and load params of the model used
+    masks = models.JSONField(default=list)  # list of COCO RLE dicts
+    scores = models.JSONField(default=list)
+    logits_file = models.CharField(max_length=500, blank=True)  # low-res logits, .npz
+    chosen_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    final_mask = models.JSONField(null=True, blank=True)  # RLE of the mask the user kept
+
+    class Meta:
+        ordering = ["image", "id"]
+        indexes = [models.Index(fields=["image", "-created_at"], name="prediction_image_recent")]
+
+    def __str__(self) -> str:
+        return f"Prediction #{self.pk} on image {self.image_id}"
+
+
+class Job(models.Model):
+    """A long piece of work (pool automask, model download, export, source scan)."""
+
+    class Kind(models.TextChoices):
+        AUTOMASK_POOL = "automask_pool", "Automask the pool"
+        MODEL_DOWNLOAD = "model_download", "Model download"
+        MODEL_LOAD = "model_load", "Model load"
+        EXPORT = "export", "Export"
+        SOURCE_SCAN = "source_scan", "Source scan"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        CANCELLING = "cancelling", "Cancelling"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+        DONE = "done", "Done"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.CANCELLING)
+
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "kind", "status"], name="job_project_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    def eta_seconds(self) -> float | None:
+        if not self.started_at or not self.done or self.total <= self.done:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return elapsed / self.done * (self.total - self.done)
+
+    def request_cancel(self) -> bool:
+        """Ask a running job to stop; the worker sees it at its next check."""
+        updated = Job.objects.filter(pk=self.pk, status__in=self.ACTIVE).update(
+            status=self.Status.CANCELLING, updated_at=timezone.now()
+        )
+        self.refresh_from_db(fields=["status"])
+        return bool(updated)
+
+
+class AutomaskRun(models.Model):
+    """SAM2's automatic mask generator on one image: its parameters and every mask."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="automask_runs")
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="automask_runs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    model = models.JSONField(default=dict)
+    params = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["image", "id"]
+        constraints = [
+            # A resumed pool job must never add a second run for an image it already did.
+            models.UniqueConstraint(
+                fields=["job", "image"],
+                condition=Q(job__isnull=False),
+                name="automask_run_once_per_job_image",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Automask #{self.pk} on image {self.image_id}"
+
+
+class AutomaskMask(models.Model):
+    run = models.ForeignKey(AutomaskRun, on_delete=models.CASCADE, related_name="masks")
+    segmentation = models.JSONField()  # COCO RLE
+    area = models.PositiveIntegerField()
+    bbox = models.JSONField()  # [x, y, w, h], COCO order
+    predicted_iou = models.FloatField()
+    stability_score = models.FloatField()
+    point_coords = models.JSONField(default=list)
+    crop_box = models.JSONField(default=list)  # [x, y, w, h]
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"Automask mask #{self.pk} (area {self.area})"
+
+
+class MaskObject(models.Model):
+    """An object's final mask, as chosen and edited by a person, with its label."""
+
+    class Origin(models.TextChoices):
+        PREDICTION = "prediction", "Prompt prediction"
+        AUTOMASK = "automask", "Automask"
+        MANUAL = "manual", "Drawn by hand"
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="mask_objects")
+    label = models.ForeignKey(
+        Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="mask_objects"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    mask = models.JSONField()  # COCO RLE, image size
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.MANUAL)
+    prediction = models.ForeignKey(
+        Prediction, null=True, blank=True, on_delete=models.SET_NULL, related_name="mask_objects"
+    )
+    automask = models.ForeignKey(
+        AutomaskMask, null=True, blank=True, on_delete=models.SET_NULL, related_name="mask_objects"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["image", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"Object #{self.pk}"
+
+
+class EditHistory(models.Model):
+    """The images a user edited, newest first, for "back through my history"."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="edit_history"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    edited_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "image"], name="history_unique_user_image"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "project", "-edited_at"], name="history_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} edited image {self.image_id} at {self.edited_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def touch(cls, *, user, image: Image) -> None:
+        cls.objects.update_or_create(
+            user=user,
+            image=image,
+            defaults={"project_id": image.project_id, "edited_at": timezone.now()},
+        )

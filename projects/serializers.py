@@ -1,0 +1,144 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from projects.models import Image, Job, Label, Membership, Project, Role, Source
+
+
+class ProjectOutput(serializers.ModelSerializer):
+    role = serializers.CharField(read_only=True, default=None)
+    image_count = serializers.IntegerField(read_only=True, default=None)
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "description", "created_at", "updated_at", "role", "image_count"]
+
+
+class ProjectCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ProjectUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class ProjectStateOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["model_selection", "export_settings", "ui_settings"]
+
+
+class ProjectStateInput(serializers.Serializer):
+    export_settings = serializers.DictField(required=False)
+    ui_settings = serializers.DictField(required=False)
+
+
+class MemberOutput(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(source="user.id")
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["user_id", "username", "role", "created_at"]
+
+
+class MemberInput(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate_username(self, value):
+        user = get_user_model().objects.filter(username=value).first()
+        if user is None:
+            raise serializers.ValidationError(f"There is no user named {value!r}.")
+        return user
+
+
+class MemberRoleInput(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color"]
+
+
+class LabelUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+
+
+class SourceOutput(serializers.ModelSerializer):
+    image_count = serializers.IntegerField(read_only=True, default=None)
+    has_credential = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Source
+        # The credential itself is never serialized: only whether one is attached.
+        fields = [
+            "id",
+            "kind",
+            "name",
+            "location",
+            "has_credential",
+            "available",
+            "unavailable_reason",
+            "checked_at",
+            "created_at",
+            "removed_at",
+            "image_count",
+        ]
+
+    def get_has_credential(self, source) -> bool:
+        return source.credential_id is not None
+
+
+class ImageOutput(serializers.ModelSerializer):
+    source_name = serializers.CharField(source="source.name", read_only=True)
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "source",
+            "source_name",
+            "path",
+            "key",
+            "width",
+            "height",
+            "available",
+            "unavailable_reason",
+            "removed_at",
+            "status",
+            "has_automask",
+            "has_manual_prediction",
+            "has_manual_edit",
+            "completed",
+            "added_at",
+            "opened_at",
+            "edited_at",
+            "version",
+        ]
+
+
+class JobOutput(serializers.ModelSerializer):
+    eta_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "project",
+            "kind",
+            "status",
+            "params",
+            "done",
+            "total",
+            "eta_seconds",
+            "message",
+            "result",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]

@@ -1,0 +1,30 @@
+from django.urls import path
+
+from projects import api, views
+
+app_name = "projects"
+
+urlpatterns = [
+    path("", views.project_list, name="list"),
+    path("projects/<int:project_id>/", views.project_detail, name="detail"),
+]
+
+api_urlpatterns = [
+    path("projects/", api.ProjectListApi.as_view(), name="api-projects"),
+    path("projects/<int:project_id>/", api.ProjectDetailApi.as_view(), name="api-project"),
+    path("projects/<int:project_id>/state/", api.ProjectStateApi.as_view(), name="api-state"),
+    path("projects/<int:project_id>/members/", api.MemberListApi.as_view(), name="api-members"),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/",
+        api.MemberDetailApi.as_view(),
+        name="api-member",
+    ),
+    path("projects/<int:project_id>/labels/", api.LabelListApi.as_view(), name="api-labels"),
+    path("labels/<int:label_id>/", api.LabelDetailApi.as_view(), name="api-label"),
+    path("projects/<int:project_id>/sources/", api.SourceListApi.as_view(), name="api-sources"),
+    path("sources/<int:source_id>/", api.SourceDetailApi.as_view(), name="api-source"),
+    path("projects/<int:project_id>/images/", api.ImageListApi.as_view(), name="api-images"),
+    path("images/<int:image_id>/", api.ImageDetailApi.as_view(), name="api-image"),
+    path("jobs/<int:job_id>/", api.JobDetailApi.as_view(), name="api-job"),
+    path("jobs/<int:job_id>/cancel/", api.JobCancelApi.as_view(), name="api-job-cancel"),
+]

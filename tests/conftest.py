@@ -1,0 +1,85 @@
+import socket
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from projects import services
+from projects.models import Image, Role, Source
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ANNOTATOR_UPLOAD_DIR = tmp_path / "media" / "uploads"
+    settings.ANNOTATOR_CACHE_DIR = tmp_path / "cache"
+    settings.ANNOTATOR_MODEL_DIR = tmp_path / "models"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Team:
+    """A project with one user per role, plus an outsider with a project of their own."""
+
+    project: object
+    owner: object
+    annotator: object
+    viewer: object
+    outsider: object
+    other_project: object
+
+    def user(self, role: str):
+        return getattr(self, role) if role != "anonymous" else None
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, **extra):
+        return get_user_model().objects.create_user(
+            username=username, password="pw-" + username, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def team(make_user) -> Team:
+    owner = make_user("olive")
+    annotator = make_user("anna")
+    viewer = make_user("victor")
+    outsider = make_user("oscar")
+    project = services.project_create(name="Cells", owner=owner)
+    services.member_set(project=project, user=annotator, role=Role.ANNOTATOR)
+    services.member_set(project=project, user=viewer, role=Role.VIEWER)
+    other = services.project_create(name="Elsewhere", owner=outsider)
+    return Team(project, owner, annotator, viewer, outsider, other)
+
+
+@pytest.fixture
+def api_client():
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def pool(team):
+    """Three images in one upload source of the team's project."""
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="uploads")
+    images = [
+        Image.objects.create(
+            project=team.project, source=source, path=f"img{i}.png", width=64, height=48
+        )
+        for i in range(3)
+    ]
+    return source, images
