@@ -11,6 +11,8 @@ from projects.models import Image, Role, Source
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
+    # Hashing passwords properly costs a noticeable time per user; tests make many.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.ANNOTATOR_UPLOAD_DIR = tmp_path / "media" / "uploads"
     settings.ANNOTATOR_CACHE_DIR = tmp_path / "cache"
