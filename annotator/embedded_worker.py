@@ -16,15 +16,26 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _worker: WorkController | None = None
+_thread: threading.Thread | None = None
+
+
+class EmbeddedWorker(app.WorkController):
+    def __init__(self, *args, **kwargs):
+        self.ready = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def on_consumer_ready(self, consumer):
+        super().on_consumer_ready(consumer)
+        self.ready.set()
 
 
 def start_embedded_worker() -> WorkController:
     """Start the in-process worker once; later calls return the running one."""
-    global _worker
+    global _worker, _thread
     with _lock:
         if _worker is not None:
             return _worker
-        worker = app.WorkController(
+        worker = EmbeddedWorker(
             pool_cls="threads",
             concurrency=settings.ANNOTATOR_EMBEDDED_WORKER_THREADS,
             queues=["default", "gpu"],
@@ -35,14 +46,18 @@ def start_embedded_worker() -> WorkController:
         )
         thread = threading.Thread(target=worker.start, name="embedded-worker", daemon=True)
         thread.start()
-        _worker = worker
+        # Returning before the consumer is connected would let a quick stop() race its start.
+        if not worker.ready.wait(timeout=30):
+            raise RuntimeError("the embedded worker did not start within 30 s")
+        _worker, _thread = worker, thread
         logger.info("embedded Celery worker started (%s threads)", worker.concurrency)
         return worker
 
 
 def stop_embedded_worker() -> None:
-    global _worker
+    global _worker, _thread
     with _lock:
         if _worker is not None:
             _worker.stop(in_sighandler=False)
-            _worker = None
+            _thread.join(timeout=30)
+            _worker, _thread = None, None

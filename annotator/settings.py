@@ -205,6 +205,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Model loads, clicks and automask run where the model lives: the gpu queue.
 CELERY_TASK_ROUTES = {"inference.tasks.*": {"queue": "gpu"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if not REDIS_URL:
+    # The in-memory transport polls its queues; its default second would add up to a
+    # second to every click in embedded mode.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
 ANNOTATOR_EMBEDDED_WORKER = env_bool("ANNOTATOR_EMBEDDED_WORKER", default=not PRODUCTION)
 ANNOTATOR_EMBEDDED_WORKER_THREADS = env_int("ANNOTATOR_EMBEDDED_WORKER_THREADS", 2)
 

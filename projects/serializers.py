@@ -58,7 +58,13 @@ class MemberRoleInput(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
+HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
+HEX_COLOR_ERROR = {"invalid": "Use a hex colour such as #1f77b4."}
+
+
 class LabelSerializer(serializers.ModelSerializer):
+    color = serializers.RegexField(HEX_COLOR, required=False, error_messages=HEX_COLOR_ERROR)
+
     class Meta:
         model = Label
         fields = ["id", "name", "color"]
@@ -66,7 +72,7 @@ class LabelSerializer(serializers.ModelSerializer):
 
 class LabelUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
-    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    color = serializers.RegexField(HEX_COLOR, required=False, error_messages=HEX_COLOR_ERROR)
 
 
 class SourceOutput(serializers.ModelSerializer):

@@ -1,0 +1,79 @@
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from annotator.asgi import application
+from projects.events import apublish, project_group, user_group
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def connect(project_id: int, user=None) -> tuple[WebsocketCommunicator, bool, object]:
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    if user is not None:
+        client = Client()
+        await sync_to_async(client.force_login)(user)
+        cookie = f"sessionid={client.cookies['sessionid'].value}"
+        headers.append((b"cookie", cookie.encode()))
+    communicator = WebsocketCommunicator(application, f"/ws/projects/{project_id}/", headers)
+    connected, detail = await communicator.connect()
+    return communicator, connected, detail
+
+
+async def test_a_member_connects_and_hears_project_and_user_events(team):
+    communicator, connected, _ = await connect(team.project.pk, team.viewer)
+    assert connected
+    hello = await communicator.receive_json_from()
+    assert hello == {"type": "hello", "data": {"project": team.project.pk, "role": "viewer"}}
+
+    await apublish(project_group(team.project.pk), "job.progress", {"done": 3, "total": 10})
+    assert await communicator.receive_json_from() == {
+        "type": "job.progress",
+        "data": {"done": 3, "total": 10},
+    }
+    await apublish(user_group(team.viewer.pk), "model.loaded", {"key": "sam2.1_hiera_tiny"})
+    assert (await communicator.receive_json_from())["type"] == "model.loaded"
+    await communicator.disconnect()
+
+
+async def test_events_of_other_projects_do_not_reach_a_member(team):
+    communicator, _, _ = await connect(team.project.pk, team.viewer)
+    await communicator.receive_json_from()
+    await apublish(project_group(team.other_project.pk), "job.progress", {"done": 1})
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.disconnect()
+
+
+async def test_an_outsider_is_refused(team):
+    communicator, connected, _ = await connect(team.project.pk, team.outsider)
+    assert not connected
+
+
+async def test_an_anonymous_visitor_is_refused(team):
+    communicator, connected, _ = await connect(team.project.pk)
+    assert not connected
+
+
+async def test_a_foreign_origin_is_refused(team):
+    client = Client()
+    await sync_to_async(client.force_login)(team.owner)
+    headers = [
+        (b"origin", b"http://evil.example"),
+        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+    ]
+    communicator = WebsocketCommunicator(application, f"/ws/projects/{team.project.pk}/", headers)
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_unknown_messages_get_a_clear_error(team):
+    communicator, _, _ = await connect(team.project.pk, team.annotator)
+    await communicator.receive_json_from()
+    await communicator.send_json_to({"type": "teleport"})
+    reply = await communicator.receive_json_from()
+    assert reply["type"] == "error"
+    assert "teleport" in reply["data"]["message"]
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from())["type"] == "pong"
+    await communicator.disconnect()
