@@ -60,7 +60,11 @@ def login(base: str) -> httpx.Client:
     token = client.cookies["csrftoken"]
     response = client.post(
         "/accounts/login/",
-        data={"username": "admin", "password": "correct horse battery", "csrfmiddlewaretoken": token},
+        data={
+            "username": "admin",
+            "password": "correct horse battery",
+            "csrfmiddlewaretoken": token,
+        },
         headers={"Referer": f"{base}/accounts/login/"},
     )
     assert page.status_code == 200

@@ -17,7 +17,9 @@ def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("ANNOTATOR_", "DATABASE"))}
     clean.pop("SECRET_KEY", None)
     clean.pop("REDIS_URL", None)
-    clean.update({"ANNOTATOR_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "annotator.settings"})
+    clean.update(
+        {"ANNOTATOR_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "annotator.settings"}
+    )
     clean.update(env)
     code = (
         "from django.conf import settings; "
@@ -96,7 +98,9 @@ def test_an_unknown_mode_is_refused(tmp_path):
 
 
 def test_database_url_is_parsed_with_escapes():
-    parsed = parse_database_url("postgresql://ann%40x:p%3Ass@db.local:6543/annotator?sslmode=require")
+    parsed = parse_database_url(
+        "postgresql://ann%40x:p%3Ass@db.local:6543/annotator?sslmode=require"
+    )
     assert (parsed.user, parsed.password, parsed.host, parsed.port, parsed.name) == (
         "ann@x",
         "p:ss",

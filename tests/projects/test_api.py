@@ -69,7 +69,9 @@ def test_model_selection_is_not_writable_through_the_state_endpoint(team, api_cl
 
 def test_label_colour_must_be_hex(team, api_client):
     response = api_client(team.annotator).post(
-        f"/api/projects/{team.project.pk}/labels/", {"name": "leaf", "color": "green"}, format="json"
+        f"/api/projects/{team.project.pk}/labels/",
+        {"name": "leaf", "color": "green"},
+        format="json",
     )
     assert response.status_code == 400
     assert "color" in response.json()["error"]["fields"]
