@@ -456,3 +456,38 @@ class EditHistory(models.Model):
             image=image,
             defaults={"project_id": image.project_id, "edited_at": timezone.now()},
         )
+
+
+class EditStep(models.Model):
+    """One undoable change to an image's objects, by one user.
+
+    `before` and `after` are snapshots of the object ({"label_id", "name", "mask", "origin"}),
+    None where the object did not exist. Undo restores `before`, redo restores `after`.
+    """
+
+    class Kind(models.TextChoices):
+        CREATE = "create", "Create"
+        BRUSH = "brush", "Brush"
+        ERASER = "eraser", "Eraser"
+        POLYGON = "polygon", "Polygon fill"
+        REPLACE = "replace", "Replace mask"
+        LABEL = "label", "Label or name"
+        DELETE = "delete", "Delete"
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="edit_steps")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    # Steps made by one request share a batch and are undone and redone together.
+    batch = models.UUIDField()
+    undone = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["image", "id"]
+        indexes = [models.Index(fields=["image", "user", "-id"], name="editstep_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} object {self.object_id} on image {self.image_id}"

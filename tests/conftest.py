@@ -74,14 +74,32 @@ def api_client():
     return make
 
 
+def write_png(path, *, width=64, height=48, seed=0) -> bytes:
+    """A small real picture: a bright rectangle on a dark background."""
+    import io
+
+    import numpy as np
+    from PIL import Image as PILImage
+
+    pixels = np.full((height, width, 3), 30, dtype=np.uint8)
+    pixels[height // 4 : height // 2, width // 4 + seed : width // 2 + seed] = (220, 180, 40)
+    buffer = io.BytesIO()
+    PILImage.fromarray(pixels).save(buffer, format="PNG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
 @pytest.fixture
-def pool(team):
-    """Three images in one upload source of the team's project."""
+def pool(team, settings):
+    """Three real 64x48 PNG images in one upload source of the team's project."""
     source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="uploads")
-    images = [
-        Image.objects.create(
-            project=team.project, source=source, path=f"img{i}.png", width=64, height=48
+    images = []
+    for i in range(3):
+        write_png(settings.ANNOTATOR_UPLOAD_DIR / f"img{i}.png", seed=i)
+        images.append(
+            Image.objects.create(
+                project=team.project, source=source, path=f"img{i}.png", width=64, height=48
+            )
         )
-        for i in range(3)
-    ]
     return source, images

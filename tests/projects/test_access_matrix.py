@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 import tests
 from projects.encoding import mask_to_rle
-from projects.models import AutomaskRun, Job, MaskObject, Prediction
+from projects.models import AutomaskMask, AutomaskRun, Job, MaskObject, Prediction
 from tests.access import NEED_RANK, RANK, ROLES, Route, Scene
 
 EXCLUDED_NAMESPACES = {"admin"}
@@ -59,6 +59,14 @@ def scene(team, pool) -> Scene:
         image=image, point_coords=[[15, 15]], point_labels=[1], masks=[mask_to_rle(mask)]
     )
     run = AutomaskRun.objects.create(image=image, job=job)
+    AutomaskMask.objects.create(
+        run=run,
+        segmentation=mask_to_rle(mask),
+        area=200,
+        bbox=[10, 10, 20, 10],
+        predicted_iou=0.9,
+        stability_score=0.95,
+    )
     obj = MaskObject.objects.create(
         image=image, mask=mask_to_rle(mask), label=team.project.labels.first()
     )

@@ -1,0 +1,330 @@
+"""REST for the annotation workflow: open, edit, undo, complete, navigate, overview."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects import access
+from projects.api import as_drf_error
+from projects.models import AutomaskMask, EditStep, ImageStatus, MaskObject
+from projects.serializers import ImageOutput
+from projects.sources.reader import ImageInvalid, ImageUnavailable
+from projects.workflow import selectors, services
+from projects.workflow.masks import mask_from_client, polygon_mask
+from projects.workflow.serializers import (
+    ChooseInput,
+    CompleteAndNextOutput,
+    CompleteInput,
+    HistoryOutput,
+    ImageStateOutput,
+    ObjectChangeOutput,
+    ObjectCreateInput,
+    ObjectsChangeOutput,
+    ObjectUpdateInput,
+    OpenOutput,
+    PromoteInput,
+    RecordsOutput,
+    StepOutput,
+    TravelOutput,
+    VersionInput,
+)
+
+
+def conflict(code: str, message: str, image=None) -> Response:
+    body = {"error": {"code": code, "message": message, "fields": None}}
+    if image is not None:
+        body["current"] = {
+            "image": ImageStateOutput(image).data,
+            "records": RecordsOutput(selectors.image_records(image)).data,
+        }
+    return Response(body, status=status.HTTP_409_CONFLICT)
+
+
+class WorkflowApi(APIView):
+    """Maps the workflow's errors to answers a client can act on."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.StaleVersion):
+            return conflict("stale_version", str(exc), exc.image)
+        if isinstance(exc, services.UndoConflict):
+            return conflict("undo_conflict", str(exc))
+        if isinstance(exc, ImageUnavailable | ImageInvalid):
+            return conflict("image_unavailable", f"The image cannot be read: {exc}")
+        if isinstance(exc, DjangoValidationError):
+            exc = as_drf_error(exc)
+        return super().handle_exception(exc)
+
+    def valid(self, serializer_class, request) -> dict:
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+
+def change(image, obj) -> Response:
+    return Response(
+        ObjectChangeOutput({"image": image, "object": obj}).data, status=status.HTTP_200_OK
+    )
+
+
+class ImageOpenApi(WorkflowApi):
+    @extend_schema(request=None, responses=OpenOutput)
+    def post(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id)
+        opened = services.image_open(image=image, user=request.user)
+        position, total = selectors.pool_position(opened.image)
+        return Response(
+            OpenOutput(
+                {
+                    "image": opened.image,
+                    "position": position,
+                    "total": total,
+                    "records": selectors.image_records(opened.image),
+                    **selectors.undo_state(image=opened.image, user=request.user),
+                }
+            ).data
+        )
+
+
+class ImageRecordsApi(WorkflowApi):
+    @extend_schema(responses=RecordsOutput)
+    def get(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id)
+        return Response(RecordsOutput(selectors.image_records(image)).data)
+
+
+class ObjectCreateApi(WorkflowApi):
+    @extend_schema(request=ObjectCreateInput, responses={201: ObjectChangeOutput})
+    def post(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id, need="edit")
+        data = self.valid(ObjectCreateInput, request)
+        if "mask" in data:
+            mask = mask_from_client(data["mask"], image=image)
+        else:
+            mask = polygon_mask(data["points"], image=image)
+        obj = services.object_create(
+            image=image,
+            user=request.user,
+            version=data["version"],
+            mask=mask,
+            label_id=data.get("label_id"),
+            name=data["name"],
+        )
+        response = change(obj.image, obj)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+class ObjectDetailApi(WorkflowApi):
+    @extend_schema(request=ObjectUpdateInput, responses=ObjectChangeOutput)
+    def patch(self, request, object_id: int):
+        obj = access.mask_object_for_user(request.user, object_id, need="edit")
+        data = self.valid(ObjectUpdateInput, request)
+        common = {"obj": obj, "user": request.user, "version": data["version"]}
+        op = data["op"]
+        if op in ("brush", "eraser", "polygon"):
+            if "points" in data:
+                region = polygon_mask(data["points"], image=obj.image)
+            else:
+                region = mask_from_client(data["region"], image=obj.image, field="region")
+            obj = services.object_paint(**common, kind=op, region=region)
+        elif op == "replace":
+            mask = mask_from_client(data["mask"], image=obj.image)
+            obj = services.object_update(**common, kind=EditStep.Kind.REPLACE, mask=mask)
+        else:
+            label = {"label_id": data["label_id"]} if "label_id" in data else {}
+            obj = services.object_update(
+                **common, kind=EditStep.Kind.LABEL, name=data.get("name"), **label
+            )
+        return change(obj.image, obj)
+
+    @extend_schema(request=VersionInput, responses=ObjectChangeOutput)
+    def delete(self, request, object_id: int):
+        obj = access.mask_object_for_user(request.user, object_id, need="edit")
+        data = self.valid(VersionInput, request)
+        image = services.object_delete(obj=obj, user=request.user, version=data["version"])
+        return change(image, None)
+
+
+class PredictionChooseApi(WorkflowApi):
+    @extend_schema(request=ChooseInput, responses=ObjectChangeOutput)
+    def post(self, request, prediction_id: int):
+        prediction = access.prediction_for_user(request.user, prediction_id, need="edit")
+        data = self.valid(ChooseInput, request)
+        target = None
+        if data.get("object_id") is not None:
+            target = MaskObject.objects.filter(pk=data["object_id"]).first()
+            if target is None or target.image_id != prediction.image_id:
+                raise serializers.ValidationError({"object_id": "No such object on this image."})
+        obj = services.prediction_choose(
+            prediction=prediction,
+            user=request.user,
+            version=data["version"],
+            index=data["index"],
+            label_id=data.get("label_id"),
+            target=target,
+        )
+        return change(obj.image, obj)
+
+
+class AutomaskPromoteApi(WorkflowApi):
+    @extend_schema(request=PromoteInput, responses=ObjectsChangeOutput)
+    def post(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id, need="edit")
+        data = self.valid(PromoteInput, request)
+        masks = AutomaskMask.objects.select_related("run").filter(run__image=image)
+        if "run_id" in data:
+            masks = masks.filter(run_id=data["run_id"])
+        else:
+            masks = masks.filter(pk__in=data["mask_ids"])
+            if masks.count() != len(set(data["mask_ids"])):
+                raise serializers.ValidationError(
+                    {"mask_ids": "Some of those automask results are not on this image."}
+                )
+        objects = services.automask_promote(
+            image=image,
+            user=request.user,
+            version=data["version"],
+            masks=masks,
+            label_id=data.get("label_id"),
+        )
+        image.refresh_from_db()
+        return Response(ObjectsChangeOutput({"image": image, "objects": objects}).data)
+
+
+class _TravelApi(WorkflowApi):
+    travel = None
+
+    @extend_schema(request=VersionInput, responses=TravelOutput)
+    def post(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id, need="edit")
+        data = self.valid(VersionInput, request)
+        image = type(self).travel(image=image, user=request.user, version=data["version"])
+        objects = MaskObject.objects.filter(image=image).select_related("label")
+        return Response(
+            TravelOutput(
+                {
+                    "image": image,
+                    "objects": objects,
+                    **selectors.undo_state(image=image, user=request.user),
+                }
+            ).data
+        )
+
+
+class UndoApi(_TravelApi):
+    travel = services.edit_undo
+
+
+class RedoApi(_TravelApi):
+    travel = services.edit_redo
+
+
+class ImageCompleteApi(WorkflowApi):
+    @extend_schema(request=CompleteInput, responses=ImageStateOutput)
+    def post(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id, need="edit")
+        data = self.valid(CompleteInput, request)
+        image = services.image_set_completed(
+            image=image, user=request.user, completed=data["completed"]
+        )
+        return Response(ImageStateOutput(image).data)
+
+
+class CompleteAndNextApi(WorkflowApi):
+    @extend_schema(request=None, responses=CompleteAndNextOutput)
+    def post(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id, need="edit")
+        image = services.image_set_completed(image=image, user=request.user, completed=True)
+        following = selectors.next_unprocessed(project=image.project, current_id=image.pk)
+        return Response(CompleteAndNextOutput({"completed": image, "next": following}).data)
+
+
+class NavigateApi(WorkflowApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.INT, description="current image id"),
+            OpenApiParameter(
+                "direction", OpenApiTypes.STR, enum=["next", "previous", "next_unprocessed"]
+            ),
+        ],
+        responses=StepOutput,
+    )
+    def get(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id)
+        direction = request.query_params.get("direction", "next")
+        if direction not in ("next", "previous", "next_unprocessed"):
+            raise serializers.ValidationError(
+                {"direction": "Use next, previous or next_unprocessed."}
+            )
+        current = request.query_params.get("from")
+        if current is not None and not current.isdigit():
+            raise serializers.ValidationError({"from": "An image id (a whole number)."})
+        image = selectors.image_step(
+            project=project,
+            current_id=int(current) if current is not None else None,
+            direction=direction,
+        )
+        position, total = selectors.pool_position(image) if image else (None, None)
+        if total is None:
+            total = selectors.navigable(project.pk).count()
+        return Response(StepOutput({"image": image, "position": position, "total": total}).data)
+
+
+class HistoryApi(WorkflowApi):
+    @extend_schema(responses=HistoryOutput(many=True))
+    def get(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id)
+        entries = selectors.user_history(project=project, user=request.user)
+        return Response(HistoryOutput(entries, many=True).data)
+
+
+def _flag(value: str | None, name: str) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise serializers.ValidationError({name: "Use true or false."})
+
+
+class OverviewApi(WorkflowApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=ImageStatus.values),
+            OpenApiParameter("source", OpenApiTypes.INT),
+            OpenApiParameter("available", OpenApiTypes.BOOL),
+            OpenApiParameter("search", OpenApiTypes.STR),
+            *[OpenApiParameter(flag, OpenApiTypes.BOOL) for flag in selectors.OVERVIEW_FLAGS],
+            OpenApiParameter("limit", OpenApiTypes.INT),
+            OpenApiParameter("offset", OpenApiTypes.INT),
+        ],
+        responses=ImageOutput(many=True),
+    )
+    def get(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id)
+        query = request.query_params
+        status_filter = query.get("status") or None
+        if status_filter and status_filter not in ImageStatus.values:
+            raise serializers.ValidationError(
+                {"status": f"Use one of {', '.join(ImageStatus.values)}."}
+            )
+        source = query.get("source")
+        if source and not source.isdigit():
+            raise serializers.ValidationError({"source": "A source id (a whole number)."})
+        flags = {f: _flag(query.get(f), f) for f in selectors.OVERVIEW_FLAGS}
+        images = selectors.pool_overview(
+            project=project,
+            status=status_filter,
+            source_id=int(source) if source else None,
+            available=_flag(query.get("available"), "available"),
+            flags={f: v for f, v in flags.items() if v is not None},
+            search=query.get("search", "").strip(),
+        )
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(images, request, view=self)
+        return paginator.get_paginated_response(ImageOutput(page, many=True).data)

@@ -1,0 +1,360 @@
+"""Annotating an image: objects and their edits, undo/redo, completion, opening.
+
+Every write that changes an image's annotations carries the image version the client saw.
+The image row is locked, the version checked, the change made, the version bumped and the
+status flags refreshed in one transaction; a stale version raises StaleVersion and writes
+nothing.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from projects.encoding import mask_to_rle, rle_to_mask
+from projects.events import project_group, publish
+from projects.models import (
+    AutomaskMask,
+    EditHistory,
+    EditStep,
+    Image,
+    Label,
+    MaskObject,
+    Prediction,
+)
+from projects.sources import reader
+
+UNDO_DEPTH = 100
+
+
+class StaleVersion(Exception):
+    """The client's image version is behind: someone else changed the image meanwhile."""
+
+    def __init__(self, image: Image, expected: int):
+        self.image = image
+        self.expected = expected
+        super().__init__(
+            f"This image was changed by someone else (now version {image.version}, you had "
+            f"version {expected}). Reload it to see their changes, then re-apply yours."
+        )
+
+
+class UndoConflict(Exception):
+    """Undo or redo would overwrite a change made since by someone else."""
+
+
+def _lock(image: Image, version: int) -> Image:
+    locked = Image.objects.select_for_update().get(pk=image.pk)
+    if locked.version != version:
+        raise StaleVersion(locked, version)
+    return locked
+
+
+def _changed(image: Image, user) -> None:
+    """Bump the version, stamp the edit, refresh flags and status, tell the project."""
+    image.version += 1
+    image.edited_at = timezone.now()
+    image.refresh_status()
+    image.save(
+        update_fields=[
+            "version",
+            "edited_at",
+            "has_automask",
+            "has_manual_prediction",
+            "has_manual_edit",
+            "status",
+        ]
+    )
+    EditHistory.touch(user=user, image=image)
+    _announce(image, user)
+
+
+def _announce(image: Image, user) -> None:
+    data = {
+        "image_id": image.pk,
+        "version": image.version,
+        "status": image.status,
+        "by": user.username,
+    }
+    transaction.on_commit(lambda: publish(project_group(image.project_id), "image.changed", data))
+
+
+def _label(image: Image, label_id: int | None) -> Label | None:
+    if label_id is None:
+        return None
+    label = Label.objects.filter(pk=label_id, project_id=image.project_id).first()
+    if label is None:
+        raise ValidationError({"label_id": f"There is no label {label_id} in this project."})
+    return label
+
+
+def snapshot(obj: MaskObject | None) -> dict | None:
+    if obj is None:
+        return None
+    return {
+        "label_id": obj.label_id,
+        "name": obj.name,
+        "mask": obj.mask,
+        "origin": obj.origin,
+        "prediction_id": obj.prediction_id,
+        "automask_id": obj.automask_id,
+    }
+
+
+def _record_steps(image: Image, user, steps: list[tuple[str, int, dict | None, dict | None]]):
+    """Add one batch of undo steps and drop what can no longer be redone."""
+    EditStep.objects.filter(image=image, user=user, undone=True).delete()
+    batch = uuid.uuid4()
+    EditStep.objects.bulk_create(
+        EditStep(
+            image=image,
+            user=user,
+            kind=kind,
+            object_id=oid,
+            before=before,
+            after=after,
+            batch=batch,
+        )
+        for kind, oid, before, after in steps
+    )
+    stale = EditStep.objects.filter(image=image, user=user).order_by("-id")[UNDO_DEPTH:]
+    EditStep.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()
+
+
+@transaction.atomic
+def object_create(
+    *,
+    image: Image,
+    user,
+    version: int,
+    mask: np.ndarray,
+    label_id: int | None = None,
+    name: str = "",
+    origin: str = MaskObject.Origin.MANUAL,
+) -> MaskObject:
+    image = _lock(image, version)
+    obj = MaskObject.objects.create(
+        image=image,
+        label=_label(image, label_id),
+        name=name,
+        mask=mask_to_rle(mask),
+        origin=origin,
+        created_by=user,
+        updated_by=user,
+    )
+    _record_steps(image, user, [(EditStep.Kind.CREATE, obj.pk, None, snapshot(obj))])
+    _changed(image, user)
+    return obj
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def object_update(
+    *,
+    obj: MaskObject,
+    user,
+    version: int,
+    kind: str,
+    mask: np.ndarray | None = None,
+    label_id=_UNSET,
+    name: str | None = None,
+) -> MaskObject:
+    image = _lock(obj.image, version)
+    obj = MaskObject.objects.select_for_update().get(pk=obj.pk)
+    before = snapshot(obj)
+    if mask is not None:
+        obj.mask = mask_to_rle(mask)
+    if label_id is not _UNSET:
+        obj.label = _label(image, label_id)
+    if name is not None:
+        obj.name = name
+    obj.updated_by = user
+    obj.save()
+    _record_steps(image, user, [(kind, obj.pk, before, snapshot(obj))])
+    _changed(image, user)
+    return obj
+
+
+def object_paint(
+    *, obj: MaskObject, user, version: int, kind: str, region: np.ndarray
+) -> MaskObject:
+    """Brush, polygon fill (add the region) or eraser (remove it) on the object's mask."""
+    current = rle_to_mask(obj.mask)
+    if region.shape != current.shape:
+        raise ValidationError({"region": "The painted region does not match the image size."})
+    updated = current & ~region if kind == EditStep.Kind.ERASER else current | region
+    return object_update(obj=obj, user=user, version=version, kind=kind, mask=updated)
+
+
+@transaction.atomic
+def object_delete(*, obj: MaskObject, user, version: int) -> Image:
+    image = _lock(obj.image, version)
+    before = snapshot(obj)
+    object_id = obj.pk
+    obj.delete()
+    _record_steps(image, user, [(EditStep.Kind.DELETE, object_id, before, None)])
+    _changed(image, user)
+    return image
+
+
+@transaction.atomic
+def prediction_choose(
+    *,
+    prediction: Prediction,
+    user,
+    version: int,
+    index: int,
+    label_id: int | None = None,
+    target: MaskObject | None = None,
+) -> MaskObject:
+    """Keep candidate `index` of a prediction: as a new object, or as `target`'s new mask."""
+    if not 0 <= index < len(prediction.masks):
+        raise ValidationError(
+            {"index": f"This prediction has {len(prediction.masks)} candidate masks."}
+        )
+    if target is not None and target.image_id != prediction.image_id:
+        raise ValidationError({"object_id": "That object belongs to another image."})
+    image = _lock(prediction.image, version)
+    chosen = prediction.masks[index]
+    Prediction.objects.filter(pk=prediction.pk).update(chosen_index=index, final_mask=chosen)
+    if target is None:
+        obj = MaskObject.objects.create(
+            image=image,
+            label=_label(image, label_id),
+            mask=chosen,
+            origin=MaskObject.Origin.PREDICTION,
+            prediction=prediction,
+            created_by=user,
+            updated_by=user,
+        )
+        step = (EditStep.Kind.CREATE, obj.pk, None, snapshot(obj))
+    else:
+        obj = MaskObject.objects.select_for_update().get(pk=target.pk)
+        before = snapshot(obj)
+        obj.mask, obj.prediction, obj.updated_by = chosen, prediction, user
+        if label_id is not None:
+            obj.label = _label(image, label_id)
+        obj.save()
+        step = (EditStep.Kind.REPLACE, obj.pk, before, snapshot(obj))
+    _record_steps(image, user, [step])
+    _changed(image, user)
+    return obj
+
+
+@transaction.atomic
+def automask_promote(
+    *, image: Image, user, version: int, masks: Iterable[AutomaskMask], label_id: int | None
+) -> list[MaskObject]:
+    """Turn automask results into objects, one per mask, undone together."""
+    masks = list(masks)
+    if not masks:
+        raise ValidationError({"mask_ids": "Choose at least one automask result to promote."})
+    if any(m.run.image_id != image.pk for m in masks):
+        raise ValidationError({"mask_ids": "Some of those automask results are of another image."})
+    image = _lock(image, version)
+    label = _label(image, label_id)
+    objects = [
+        MaskObject.objects.create(
+            image=image,
+            label=label,
+            mask=m.segmentation,
+            origin=MaskObject.Origin.AUTOMASK,
+            automask=m,
+            created_by=user,
+            updated_by=user,
+        )
+        for m in masks
+    ]
+    _record_steps(image, user, [(EditStep.Kind.CREATE, o.pk, None, snapshot(o)) for o in objects])
+    _changed(image, user)
+    return objects
+
+
+def _restore(image: Image, object_id: int, state: dict | None, user) -> None:
+    if state is None:
+        MaskObject.objects.filter(pk=object_id, image=image).delete()
+        return
+    fields = {
+        "label_id": state["label_id"]
+        if Label.objects.filter(pk=state["label_id"]).exists()
+        else None,
+        "name": state["name"],
+        "mask": state["mask"],
+        "origin": state["origin"],
+        "prediction_id": state["prediction_id"]
+        if Prediction.objects.filter(pk=state["prediction_id"]).exists()
+        else None,
+        "automask_id": state["automask_id"]
+        if AutomaskMask.objects.filter(pk=state["automask_id"]).exists()
+        else None,
+        "updated_by": user,
+    }
+    updated = MaskObject.objects.filter(pk=object_id, image=image).update(**fields)
+    if not updated:
+        MaskObject.objects.create(pk=object_id, image=image, created_by=user, **fields)
+
+
+def _current(image: Image, object_id: int) -> dict | None:
+    return snapshot(MaskObject.objects.filter(pk=object_id, image=image).first())
+
+
+@transaction.atomic
+def edit_undo(*, image: Image, user, version: int) -> Image:
+    return _travel(image=image, user=user, version=version, undo=True)
+
+
+@transaction.atomic
+def edit_redo(*, image: Image, user, version: int) -> Image:
+    return _travel(image=image, user=user, version=version, undo=False)
+
+
+def _travel(*, image: Image, user, version: int, undo: bool) -> Image:
+    image = _lock(image, version)
+    mine = EditStep.objects.filter(image=image, user=user, undone=not undo)
+    last = mine.order_by("-id" if undo else "id").first()
+    if last is None:
+        raise ValidationError({"detail": "Nothing to undo." if undo else "Nothing to redo."})
+    steps = list(EditStep.objects.filter(batch=last.batch).order_by("-id" if undo else "id"))
+    for step in steps:
+        expected, target = (step.after, step.before) if undo else (step.before, step.after)
+        if _current(image, step.object_id) != expected:
+            raise UndoConflict(
+                "This object was changed by someone else since; "
+                f"{'undo' if undo else 'redo'} would overwrite their change."
+            )
+        _restore(image, step.object_id, target, user)
+    EditStep.objects.filter(batch=last.batch).update(undone=undo)
+    _changed(image, user)
+    return image
+
+
+def image_set_completed(*, image: Image, user, completed: bool) -> Image:
+    """Mark the image completed (green) or not; this does not touch its annotations."""
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image.pk)
+        image.completed = completed
+        image.refresh_status()
+        image.save(update_fields=["completed", "status"])
+        EditHistory.touch(user=user, image=image)
+        _announce(image, user)
+    return image
+
+
+@dataclass(frozen=True)
+class OpenedImage:
+    image: Image
+    decoded: reader.DecodedImage
+
+
+def image_open(*, image: Image, user) -> OpenedImage:
+    """Make `image` the user's active image: read it (recording its size and key)."""
+    decoded = reader.load(image)
+    Image.objects.filter(pk=image.pk).update(opened_at=timezone.now())
+    image.refresh_from_db()
+    return OpenedImage(image=image, decoded=decoded)
