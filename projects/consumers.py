@@ -1,4 +1,9 @@
-"""The project WebSocket: relays events of `project.<id>` and `user.<id>` to the browser."""
+"""The project WebSocket: one per open page or editor.
+
+It relays events of `project.<id>` and `user.<id>` to the browser and dispatches incoming
+messages by type to `handle_<type>` methods, which mixins add (presence here, prompts in the
+inference app).
+"""
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -6,43 +11,102 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from projects import access
-from projects.events import project_group, user_group
+from projects.events import apublish, project_group, user_group
+from projects.presence import apresence_enter, apresence_leave
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4404
 
 
-class ProjectConsumer(AsyncJsonWebsocketConsumer):
+class PresenceMixin:
+    """`open_image` / `close_image` tell the project who looks at which image."""
+
+    open_image_id: int | None = None
+
+    async def handle_open_image(self, content):
+        image_id = content.get("image_id")
+        try:
+            image = await database_sync_to_async(access.image_for_user)(self.user, image_id)
+        except (Http404, PermissionDenied):
+            image = None
+        if image is None or image.project_id != self.project_id:
+            await self.send_error("No such image in this project.", content)
+            return
+        if self.open_image_id is not None and self.open_image_id != image_id:
+            await self.leave_image()
+        self.open_image_id = image_id
+        users = await apresence_enter(
+            image_id=image_id,
+            channel=self.channel_name,
+            user_id=self.user.pk,
+            username=self.user.username,
+        )
+        await apublish(self.project_group, "presence", {"image_id": image_id, "users": users})
+
+    async def handle_close_image(self, content):
+        await self.leave_image()
+
+    async def leave_image(self):
+        if self.open_image_id is None:
+            return
+        image_id, self.open_image_id = self.open_image_id, None
+        users = await apresence_leave(image_id=image_id, channel=self.channel_name)
+        await apublish(self.project_group, "presence", {"image_id": image_id, "users": users})
+
+
+class ProjectConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
     async def connect(self):
-        user = self.scope["user"]
-        if not user.is_authenticated:
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        project_id = self.scope["url_route"]["kwargs"]["project_id"]
+        self.project_id = self.scope["url_route"]["kwargs"]["project_id"]
         try:
             self.role = await database_sync_to_async(access.check_project_access)(
-                user, project_id, "view"
+                self.user, self.project_id, "view"
             )
         except (Http404, PermissionDenied):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.groups_joined = [project_group(project_id), user_group(user.pk)]
+        self.project_group = project_group(self.project_id)
+        self.groups_joined = [self.project_group, user_group(self.user.pk)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self.send_json({"type": "hello", "data": {"project": project_id, "role": self.role}})
+        await self.send_json(
+            {"type": "hello", "data": {"project": self.project_id, "role": self.role}}
+        )
 
     async def disconnect(self, code):
+        if getattr(self, "groups_joined", None):
+            await self.leave_image()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        if content.get("type") == "ping":
-            await self.send_json({"type": "pong", "data": {}})
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = getattr(self, f"handle_{kind}", None) if isinstance(kind, str) else None
+        if handler is None:
+            await self.send_error(f"Unknown message type {kind!r}.", content)
             return
-        await self.send_json(
-            {"type": "error", "data": {"message": f"Unknown message type {content.get('type')!r}."}}
-        )
+        await handler(content)
+
+    async def handle_ping(self, content):
+        if self.open_image_id is not None:
+            # The heartbeat keeps this tab's presence fresh.
+            await apresence_enter(
+                image_id=self.open_image_id,
+                channel=self.channel_name,
+                user_id=self.user.pk,
+                username=self.user.username,
+            )
+        await self.send_json({"type": "pong", "data": {}})
+
+    async def send_error(self, message: str, content=None):
+        data = {"message": message}
+        if isinstance(content, dict) and "request_id" in content:
+            data["request_id"] = content["request_id"]
+        await self.send_json({"type": "error", "data": data})
 
     async def relay(self, message):
         await self.send_json(message["event"])

@@ -62,7 +62,7 @@ class Label(models.Model):
     color = models.CharField(max_length=7, default="#e6194b")  # #rrggbb
 
     class Meta:
-        ordering = ["project", "name"]
+        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="label_unique_name"),
             models.CheckConstraint(
@@ -130,7 +130,7 @@ class Source(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["project", "id"]
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=SourceKind.values), name="source_kind_valid"
@@ -195,7 +195,7 @@ class Image(models.Model):
     version = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["project", "id"]
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "source", "path"], name="image_unique_path_in_source"
@@ -207,6 +207,34 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["project", "status", "id"], name="image_project_status"),
             models.Index(fields=["project", "source", "id"], name="image_project_source"),
+            # Stepping through the pool (next, previous, position, next unprocessed) reads
+            # only these partial indexes; source is in them so that images of a removed
+            # source are skipped without touching the table.
+            models.Index(
+                fields=["project", "id", "source"],
+                condition=Q(available=True, removed_at__isnull=True),
+                name="image_navigable",
+            ),
+            models.Index(
+                fields=["project", "status", "id", "source"],
+                condition=Q(available=True, removed_at__isnull=True),
+                name="image_navigable_status",
+            ),
+            # The overview filters and counts on these columns alone.
+            models.Index(
+                fields=[
+                    "project",
+                    "id",
+                    "source",
+                    "status",
+                    "available",
+                    "has_automask",
+                    "has_manual_prediction",
+                    "has_manual_edit",
+                ],
+                condition=Q(removed_at__isnull=True),
+                name="image_overview",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -274,7 +302,7 @@ class Prediction(models.Model):
     final_mask = models.JSONField(null=True, blank=True)  # RLE of the mask the user kept
 
     class Meta:
-        ordering = ["image", "id"]
+        ordering = ["id"]
         indexes = [models.Index(fields=["image", "-created_at"], name="prediction_image_recent")]
 
     def __str__(self) -> str:
@@ -360,7 +388,7 @@ class AutomaskRun(models.Model):
     params = models.JSONField(default=dict)
 
     class Meta:
-        ordering = ["image", "id"]
+        ordering = ["id"]
         constraints = [
             # A resumed pool job must never add a second run for an image it already did.
             models.UniqueConstraint(
@@ -385,7 +413,7 @@ class AutomaskMask(models.Model):
     crop_box = models.JSONField(default=list)  # [x, y, w, h]
 
     class Meta:
-        ordering = ["run", "id"]
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return f"Automask mask #{self.pk} (area {self.area})"
@@ -422,7 +450,7 @@ class MaskObject(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["image", "id"]
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return self.name or f"Object #{self.pk}"
@@ -486,7 +514,7 @@ class EditStep(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["image", "id"]
+        ordering = ["id"]
         indexes = [models.Index(fields=["image", "user", "-id"], name="editstep_recent")]
 
     def __str__(self) -> str:

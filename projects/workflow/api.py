@@ -326,5 +326,6 @@ class OverviewApi(WorkflowApi):
             search=query.get("search", "").strip(),
         )
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(images, request, view=self)
+        ids = paginator.paginate_queryset(images.values_list("id", flat=True), request, self)
+        page = selectors.images_by_id(ids)
         return paginator.get_paginated_response(ImageOutput(page, many=True).data)

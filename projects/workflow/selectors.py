@@ -17,20 +17,27 @@ from projects.models import (
     MaskObject,
     Prediction,
     Project,
+    Source,
 )
 
 Direction = Literal["next", "previous", "next_unprocessed"]
 RECENT_PREDICTIONS = 20
 
 
+def removed_source_ids(project_id: int) -> list[int]:
+    return list(
+        Source.objects.filter(project_id=project_id, removed_at__isnull=False).values_list(
+            "id", flat=True
+        )
+    )
+
+
 def navigable(project_id: int) -> QuerySet[Image]:
     """Images a person can step to: in the pool, readable, their source not removed."""
+    # A short list of removed sources instead of a join keeps the query on the index.
     return Image.objects.filter(
-        project_id=project_id,
-        removed_at__isnull=True,
-        available=True,
-        source__removed_at__isnull=True,
-    )
+        project_id=project_id, available=True, removed_at__isnull=True
+    ).exclude(source_id__in=removed_source_ids(project_id))
 
 
 def image_step(*, project: Project, current_id: int | None, direction: Direction) -> Image | None:
@@ -67,7 +74,7 @@ def pool_position(image: Image) -> tuple[int, int]:
 def user_history(*, project: Project, user, limit: int = 50) -> QuerySet[EditHistory]:
     return (
         EditHistory.objects.filter(user=user, project=project)
-        .select_related("image")
+        .select_related("image__source")
         .order_by("-edited_at")[:limit]
     )
 
@@ -85,9 +92,11 @@ def pool_overview(
     include_removed: bool = False,
     search: str = "",
 ) -> QuerySet[Image]:
-    images = Image.objects.filter(project=project).select_related("source")
+    images = Image.objects.filter(project=project)
     if not include_removed:
-        images = images.filter(removed_at__isnull=True, source__removed_at__isnull=True)
+        images = images.filter(removed_at__isnull=True).exclude(
+            source_id__in=removed_source_ids(project.pk)
+        )
     if status:
         images = images.filter(status=status)
     if source_id is not None:
@@ -99,6 +108,15 @@ def pool_overview(
     if search:
         images = images.filter(Q(path__icontains=search) | Q(key=search))
     return images.order_by("id")
+
+
+def images_by_id(ids) -> list[Image]:
+    """The full rows of one overview page, in pool order.
+
+    The page's ids come from the covering index first; joining sources for only those rows
+    keeps deep pages as fast as the first.
+    """
+    return list(Image.objects.filter(id__in=list(ids)).select_related("source").order_by("id"))
 
 
 def image_records(image: Image) -> dict:

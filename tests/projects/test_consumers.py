@@ -77,3 +77,48 @@ async def test_unknown_messages_get_a_clear_error(team):
     await communicator.send_json_to({"type": "ping"})
     assert (await communicator.receive_json_from())["type"] == "pong"
     await communicator.disconnect()
+
+
+async def next_of_type(communicator, kind: str) -> dict:
+    for _ in range(10):
+        message = await communicator.receive_json_from(timeout=2)
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind} message")
+
+
+async def test_members_see_who_else_has_an_image_open(team, pool):
+    image = pool[1][0]
+    anna, _, _ = await connect(team.project.pk, team.annotator)
+    olive, _, _ = await connect(team.project.pk, team.owner)
+    await anna.send_json_to({"type": "open_image", "image_id": image.pk})
+    seen = await next_of_type(olive, "presence")
+    assert seen["data"] == {
+        "image_id": image.pk,
+        "users": [{"user_id": team.annotator.pk, "username": "anna"}],
+    }
+
+    await olive.send_json_to({"type": "open_image", "image_id": image.pk})
+    both = await next_of_type(anna, "presence")
+    both = await next_of_type(anna, "presence") if len(both["data"]["users"]) < 2 else both
+    assert {u["username"] for u in both["data"]["users"]} == {"anna", "olive"}
+
+    await anna.disconnect()
+    left = await next_of_type(olive, "presence")
+    while len(left["data"]["users"]) != 1:
+        left = await next_of_type(olive, "presence")
+    assert left["data"]["users"] == [{"user_id": team.owner.pk, "username": "olive"}]
+    await olive.disconnect()
+
+
+async def test_an_image_of_another_project_cannot_be_opened_for_presence(team):
+    from projects.models import Image, Source
+
+    source = await Source.objects.acreate(project=team.other_project, kind="upload", name="x")
+    foreign = await Image.objects.acreate(project=team.other_project, source=source, path="x.png")
+    communicator, _, _ = await connect(team.project.pk, team.annotator)
+    await communicator.receive_json_from()
+    await communicator.send_json_to({"type": "open_image", "image_id": foreign.pk})
+    reply = await communicator.receive_json_from()
+    assert reply["type"] == "error" and "No such image" in reply["data"]["message"]
+    await communicator.disconnect()

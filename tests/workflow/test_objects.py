@@ -125,3 +125,22 @@ def test_automask_results_promote_one_by_one_or_all_at_once(editor, team):
     rest = editor.post(f"/api/images/{editor.image.pk}/promote/", run_id=run.pk)
     assert len(rest.json()["objects"]) == 3
     assert MaskObject.objects.filter(image=editor.image, origin="automask").count() == 4
+
+
+def test_other_members_hear_of_every_change(editor, django_capture_on_commit_callbacks):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"project.{editor.image.project_id}", channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        editor.create(rect(0, 0, 4, 4))
+    event = async_to_sync(layer.receive)(channel)["event"]
+    assert event["type"] == "image.changed"
+    assert event["data"] == {
+        "image_id": editor.image.pk,
+        "version": editor.version,
+        "status": "in_progress",
+        "by": "anna",
+    }
