@@ -7,6 +7,8 @@ app_name = "projects"
 urlpatterns = [
     path("", views.project_list, name="list"),
     path("projects/<int:project_id>/", views.project_detail, name="detail"),
+    path("projects/<int:project_id>/annotate/", views.annotate, name="annotate"),
+    path("projects/<int:project_id>/images/<int:image_id>/", views.editor, name="editor"),
 ]
 
 api_urlpatterns = [

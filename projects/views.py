@@ -4,11 +4,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from projects import access, selectors, services
+from projects.models import Role
+from projects.workflow.selectors import image_step, next_unprocessed
 
 
 @login_required
@@ -41,6 +43,49 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "labels": selectors.project_labels(project),
     }
     return render(request, "projects/detail.html", context)
+
+
+@login_required
+@require_GET
+def annotate(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Start annotating: the next unprocessed image, or the first one."""
+    project = access.project_for_user(request.user, project_id)
+    image = next_unprocessed(project=project, current_id=None) or image_step(
+        project=project, current_id=None, direction="next"
+    )
+    if image is None:
+        messages.info(request, "The pool is empty or no image is available: add a source first.")
+        return redirect("projects:detail", project_id=project.pk)
+    return redirect("projects:editor", project_id=project.pk, image_id=image.pk)
+
+
+@login_required
+@require_GET
+def editor(request: HttpRequest, project_id: int, image_id: int) -> HttpResponse:
+    project = access.project_for_user(request.user, project_id)
+    image = access.image_for_user(request.user, image_id)
+    if image.project_id != project.pk:
+        raise Http404("No such image in this project.")
+    role = selectors.project_role(project, request.user)
+    read_only = role == Role.VIEWER
+    labels = list(selectors.project_labels(project))
+    config = {
+        "project": project.pk,
+        "image": image.pk,
+        "username": request.user.username,
+        "readOnly": read_only,
+        "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in labels],
+        "ui": project.ui_settings,
+        "automaskParams": project.ui_settings.get("automask_params", {}),
+    }
+    context = {
+        "project": project,
+        "image": image,
+        "labels": labels,
+        "read_only": read_only,
+        "config": config,
+    }
+    return render(request, "projects/editor.html", context)
 
 
 @require_GET

@@ -16,6 +16,14 @@ ROUTES = [
         page=True,
     ),
     Route("projects:detail", "get", "view", kwargs=P, page=True),
+    Route("projects:annotate", "get", "view", kwargs=P, page=True),
+    Route(
+        "projects:editor",
+        "get",
+        "view",
+        kwargs=lambda s: {"project_id": s.team.project.pk, "image_id": s.image.pk},
+        page=True,
+    ),
     Route(
         "api:api-token",
         "post",
