@@ -345,7 +345,7 @@ async function promote(maskIds) {
 async function runAutomask() {
   if (!state.image) return;
   spinner(true);
-  const result = await api("POST", `/api/images/${state.image.id}/automask/`, config.automaskParams || {});
+  const result = await api("POST", `/api/images/${state.image.id}/automask/`, { params: config.automaskParams || {} });
   spinner(false);
   if (!result.ok) {
     toast(errorMessage(result), "error");

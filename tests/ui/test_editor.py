@@ -1,0 +1,48 @@
+from tests.ui.conftest import login, screenshot
+
+
+def open_demo_editor(page, base):
+    login(page, base)
+    page.get_by_role("link", name="Demo").click()
+    page.goto(page.url + "annotate/")
+    page.wait_for_function("window.annotatorEditor && window.annotatorEditor.state.picture")
+
+
+def canvas_point(page, fx: float, fy: float) -> tuple[float, float]:
+    """Screen coordinates of the image point at fractions (fx, fy) of its size."""
+    return page.evaluate(
+        """([fx, fy]) => {
+            const s = window.annotatorEditor.state, c = document.querySelector('#canvas');
+            const r = c.getBoundingClientRect(), k = r.width / c.width;
+            return [r.left + (s.view.x + fx * s.image.width * s.view.scale) * k,
+                    r.top + (s.view.y + fy * s.image.height * s.view.scale) * k];
+        }""",
+        [fx, fy],
+    )
+
+
+def test_brush_undo_redo_and_complete_and_next(page, live_app, console_errors):
+    base = live_app["base"]
+    open_demo_editor(page, base)
+    first = page.evaluate("window.annotatorEditor.state.image.id")
+    page.get_by_role("button", name="✎ Brush").click()
+    x0, y0 = canvas_point(page, 0.3, 0.3)
+    x1, y1 = canvas_point(page, 0.6, 0.5)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=8)
+    page.mouse.up()
+    page.wait_for_function("window.annotatorEditor.state.objects.length === 1")
+    assert page.locator("#status").inner_text() == "In progress"
+    screenshot(page, "editor-brush")
+
+    page.keyboard.press("Control+z")
+    page.wait_for_function("window.annotatorEditor.state.objects.length === 0")
+    page.keyboard.press("Control+Shift+z")
+    page.wait_for_function("window.annotatorEditor.state.objects.length === 1")
+
+    page.get_by_role("button", name="✓ Complete & next").click()
+    page.wait_for_function(f"window.annotatorEditor.state.image.id !== {first}")
+    page.get_by_role("button", name="History").click()
+    assert page.locator(".history-item.status-completed").count() == 1
+    assert not console_errors, console_errors
