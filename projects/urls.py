@@ -8,6 +8,9 @@ urlpatterns = [
     path("", views.project_list, name="list"),
     path("projects/<int:project_id>/", views.project_detail, name="detail"),
     path("projects/<int:project_id>/annotate/", views.annotate, name="annotate"),
+    path("projects/<int:project_id>/pool/", views.pool_panel, name="pool"),
+    path("projects/<int:project_id>/sources/", views.sources_panel, name="sources"),
+    path("projects/<int:project_id>/members/", views.members_panel, name="members"),
     path("projects/<int:project_id>/images/<int:image_id>/", views.editor, name="editor"),
 ]
 

@@ -1,5 +1,6 @@
 """Pages. The editor and the richer HTMX panels build on these."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -9,8 +10,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from projects import access, selectors, services
-from projects.models import Role
-from projects.workflow.selectors import image_step, next_unprocessed
+from projects.models import ImageStatus, Role
+from projects.workflow.selectors import (
+    image_step,
+    images_by_id,
+    next_unprocessed,
+    pool_overview,
+)
 
 
 @login_required
@@ -35,14 +41,82 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = access.project_for_user(request.user, project_id)
+    role = selectors.project_role(project, request.user)
+    can_edit = role in (Role.OWNER, Role.ANNOTATOR)
+    automask_params = project.ui_settings.get("automask_params", {})
     context = {
         "project": project,
-        "role": selectors.project_role(project, request.user),
+        "role": role,
+        "can_edit": can_edit,
         "sources": selectors.project_sources(project),
-        "images": selectors.pool_images(project)[:200],
         "labels": selectors.project_labels(project),
+        "folder_roots": [str(root) for root in settings.ANNOTATOR_FOLDER_ROOTS],
+        "automask_params": automask_params,
+        "config": {
+            "project": project.pk,
+            "role": role,
+            "username": request.user.username,
+            "exportSettings": project.export_settings,
+            "automaskParams": automask_params,
+        },
     }
     return render(request, "projects/detail.html", context)
+
+
+POOL_PAGE = 48
+
+
+@login_required
+@require_GET
+def pool_panel(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The pool overview as a thumbnail grid, filtered and paged (an HTMX partial)."""
+    project = access.project_for_user(request.user, project_id)
+    query = request.GET
+    status = query.get("status") if query.get("status") in ImageStatus.values else None
+    source = query.get("source", "")
+    available = {"true": True, "false": False}.get(query.get("available", ""))
+    images = pool_overview(
+        project=project,
+        status=status,
+        source_id=int(source) if source.isdigit() else None,
+        available=available,
+        search=query.get("search", "").strip(),
+    )
+    offset = int(query["offset"]) if query.get("offset", "").isdigit() else 0
+    count = images.count()
+    ids = images.values_list("id", flat=True)[offset : offset + POOL_PAGE]
+    page = {
+        "images": images_by_id(ids),
+        "count": count,
+        "start": offset + 1,
+        "end": min(offset + POOL_PAGE, count),
+        "number": offset // POOL_PAGE + 1,
+        "pages": max(1, -(-count // POOL_PAGE)),
+        "previous": max(0, offset - POOL_PAGE) if offset > 0 else None,
+        "next": offset + POOL_PAGE if offset + POOL_PAGE < count else None,
+    }
+    return render(request, "projects/_pool.html", {"project": project, "page": page})
+
+
+@login_required
+@require_GET
+def sources_panel(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.project_for_user(request.user, project_id)
+    role = selectors.project_role(project, request.user)
+    context = {
+        "project": project,
+        "sources": selectors.project_sources(project, include_removed=True),
+        "can_edit": role in (Role.OWNER, Role.ANNOTATOR),
+    }
+    return render(request, "projects/_sources.html", context)
+
+
+@login_required
+@require_GET
+def members_panel(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.project_for_user(request.user, project_id, need="own")
+    context = {"members": selectors.project_members(project), "roles": Role.choices}
+    return render(request, "projects/_members.html", context)
 
 
 @login_required

@@ -17,6 +17,9 @@ ROUTES = [
     ),
     Route("projects:detail", "get", "view", kwargs=P, page=True),
     Route("projects:annotate", "get", "view", kwargs=P, page=True),
+    Route("projects:pool", "get", "view", kwargs=P, page=True),
+    Route("projects:sources", "get", "view", kwargs=P, page=True),
+    Route("projects:members", "get", "own", kwargs=P, page=True),
     Route(
         "projects:editor",
         "get",

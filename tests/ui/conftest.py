@@ -143,4 +143,3 @@ def login(page, base: str) -> None:
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base}/")
-
