@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from projects.exports.archive import archive_write
 from projects.exports.formats import (
     CONTENT_TYPE,
     EXTENSION,
@@ -21,6 +22,7 @@ from projects.exports.formats import (
     Categories,
     ExportOptions,
 )
+from projects.exports.restore import archive_import
 from projects.exports.selectors import (
     RECORD_KINDS,
     SCOPES,
@@ -35,6 +37,7 @@ from projects.models import ImageStatus, Job, Project
 EXPORT_DIR = "exports"
 # Progress events at most this often, so a large export is not slowed by its own reporting.
 PROGRESS_SECONDS = 0.5
+OPTION_FIELDS = tuple(ExportOptions.__dataclass_fields__)
 
 
 def export_validate(*, project: Project, scope: Scope, options: ExportOptions) -> None:
@@ -70,6 +73,32 @@ def export_from_params(params: dict) -> tuple[Scope, ExportOptions]:
     return Scope(**params.get("scope", {})), ExportOptions(**options)
 
 
+DEFAULT_SCOPE = {"kind": "pool"}
+DEFAULT_OPTIONS = {"format": "coco", "mask_form": "coco_rle", "records": ["objects"]}
+SCOPE_FIELDS = ("image_id", "completed_only", "source_id")
+
+
+def export_choices(*, project: Project, data: dict) -> tuple[Scope, ExportOptions]:
+    """The request's choices over the project's saved ones, over the defaults."""
+    saved = project.export_settings.get("choices") or {}
+    saved_scope = saved.get("scope") if isinstance(saved.get("scope"), dict) else {}
+    scope = {**DEFAULT_SCOPE, **saved_scope}
+    if "scope" in data:
+        scope = {**DEFAULT_SCOPE, "kind": data["scope"]}
+    if "image_status" in data:
+        scope["status"] = data["image_status"]
+    scope.update({name: data[name] for name in SCOPE_FIELDS if name in data})
+    options = {**DEFAULT_OPTIONS, **{k: v for k, v in saved.items() if k != "scope"}}
+    options.update({name: value for name, value in data.items() if name in OPTION_FIELDS})
+    options["records"] = tuple(sorted(options.get("records") or ()))
+    try:
+        return Scope(**scope), ExportOptions(**options)
+    except TypeError as error:
+        raise ValidationError(
+            {"export_settings": f"Saved export choices are invalid: {error}"}
+        ) from None
+
+
 def export_settings_remember(*, project: Project, params: dict, user) -> None:
     """The last export's settings, and the choices the next export starts from, are part of
     the project state."""
@@ -90,8 +119,12 @@ def export_settings_remember(*, project: Project, params: dict, user) -> None:
     project.export_settings = locked.export_settings
 
 
-def export_start(*, project: Project, user, scope: Scope, options: ExportOptions) -> Job:
-    """Queue an export of the chosen images and records; the job's result names the file."""
+def export_start(
+    *, project: Project, user, scope: Scope, options: ExportOptions, remember: bool = True
+) -> Job:
+    """Queue an export of the chosen images and records; the job's result names the file.
+
+    remember: keep these choices in the project state (members who may edit it)."""
     from projects.exports.tasks import export_run_task
 
     export_validate(project=project, scope=scope, options=options)
@@ -100,7 +133,8 @@ def export_start(*, project: Project, user, scope: Scope, options: ExportOptions
         job = Job.objects.create(
             project=project, kind=Job.Kind.EXPORT, params=params, created_by=user
         )
-        export_settings_remember(project=project, params=params, user=user)
+        if remember:
+            export_settings_remember(project=project, params=params, user=user)
         transaction.on_commit(lambda: export_run_task.delay(job.pk))
     return job
 
@@ -183,10 +217,13 @@ def _reporter(job: Job):
     return report
 
 
-def export_inline(*, project: Project, user, scope: Scope, options: ExportOptions):
+def export_inline(
+    *, project: Project, user, scope: Scope, options: ExportOptions, remember: bool = True
+):
     """Export a small scope (one image) in the request: returns (bytes, file name, type)."""
     export_validate(project=project, scope=scope, options=options)
-    export_settings_remember(project=project, params=export_params(scope, options), user=user)
+    if remember:
+        export_settings_remember(project=project, params=export_params(scope, options), user=user)
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "export"
         try:
@@ -208,3 +245,25 @@ def export_file(job: Job) -> Path:
     if not path.is_relative_to(root / EXPORT_DIR) or not path.is_file():
         raise ValidationError({"job": "The export file is gone; start the export again."})
     return path
+
+
+def archive_export(*, project: Project):
+    """The project's archive as an open file (already unlinked from disk) and its name."""
+    folder = Path(settings.MEDIA_ROOT) / EXPORT_DIR / "archives"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".zip", delete=False) as temporary:
+        path = Path(temporary.name)
+    try:
+        archive_write(project=project, target=path)
+        handle = path.open("rb")
+    finally:
+        path.unlink(missing_ok=True)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    return handle, f"{slugify(project.name) or 'project'}-{stamp}.annotator.zip"
+
+
+def archive_restore(
+    *, path: Path, user, project: Project | None = None, name: str | None = None
+) -> Project:
+    """Create a project from an archive, or restore one over `project`."""
+    return archive_import(path=path, user=user, project=project, name=name)
