@@ -195,6 +195,16 @@ EXCLUDED_MODELS = {
 }
 
 
+class _Encoder(DjangoJSONEncoder):
+    """Full microseconds: Django's encoder cuts times to milliseconds, and a restored record
+    must carry the very time it had."""
+
+    def default(self, o):
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
 class ArchiveError(ValidationError):
     """An archive that cannot be read; the message says why, in words a person can act on."""
 
@@ -272,7 +282,7 @@ def archive_write(*, project: Project, target: Path) -> dict:
                         row[name] = member
                 rows.append(row)
             counts[table.name] = len(rows)
-            data = json.dumps(rows, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+            data = json.dumps(rows, cls=_Encoder, separators=(",", ":")).encode()
             writer.add(table.member, data)
         manifest = {
             "format": ARCHIVE_FORMAT,
