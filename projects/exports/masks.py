@@ -38,15 +38,22 @@ def mask_polygons(mask: np.ndarray) -> list[list[float]] | None:
     # Contours of the mask doubled in size run through the centres of half pixels; rounding
     # them up lands on the edges of the original pixels, where pycocotools' rasterization
     # (pixel x is inside when left <= x < right) gives back exactly the stored pixels.
-    doubled = np.kron(mask.astype(np.uint8), np.ones((2, 2), dtype=np.uint8))
-    contours, hierarchy = cv2.findContours(doubled, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
         return []
+    columns = np.flatnonzero(mask.any(axis=0))
+    # Only the mask's bounding box (with a one-pixel frame) is traced: the cost follows the
+    # object's size, not the image's.
+    top, left = int(rows[0]), int(columns[0])
+    crop = np.pad(mask[top : rows[-1] + 1, left : columns[-1] + 1], 1).astype(np.uint8)
+    doubled = crop.repeat(2, axis=0).repeat(2, axis=1)
+    contours, hierarchy = cv2.findContours(doubled, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    offset = np.array([left - 1, top - 1])
     polygons = []
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
         if parent != -1:
             return None  # a hole: COCO polygons cannot carve it out
-        points = (contour.reshape(-1, 2) + 1) // 2
+        points = (contour.reshape(-1, 2) + 1) // 2 + offset
         distinct = np.ones(len(points), dtype=bool)
         distinct[1:] = np.any(points[1:] != points[:-1], axis=1)
         points = points[distinct]
