@@ -351,8 +351,10 @@ def _read_checked(archive: zipfile.ZipFile, max_unpacked: int, max_members: int)
     tables = {}
     for table in TABLES:
         rows = _json(_member(archive, table.member, manifest), table.member)
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise ArchiveError(f"{table.member} is not a list of records.")
+        if not isinstance(rows, list) or not all(
+            isinstance(row, dict) and isinstance(row.get("id"), int) for row in rows
+        ):
+            raise ArchiveError(f"{table.member} is not a list of records with ids.")
         if len(rows) != manifest.get("counts", {}).get(table.name, len(rows)):
             raise ArchiveError(f"{table.member} does not hold the records the manifest counts.")
         tables[table.name] = rows

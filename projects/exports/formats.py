@@ -77,9 +77,9 @@ class Categories:
 
     def colors(self) -> list[tuple[int, int, int]]:
         colors = [(0, 0, 0)]
-        colors += [
-            tuple(int(label.color[i : i + 2], 16) for i in (1, 3, 5)) for label in self.labels
-        ]
+        for label in self.labels:
+            red, green, blue = (int(label.color[i : i + 2], 16) for i in (1, 3, 5))
+            colors.append((red, green, blue))
         return [*colors, (128, 128, 128)]
 
 
@@ -135,7 +135,8 @@ def write_coco(
     target: Path,
     progress: Progress,
 ) -> dict:
-    coco_images, annotations = [], []
+    coco_images: list[dict] = []
+    annotations: list[dict] = []
     for count, export in enumerate(images, start=1):
         height, width = export.size
         coco_images.append(
@@ -318,7 +319,7 @@ def _seed_entry(export: ExportImage, options: ExportOptions) -> dict:
     runs = [
         _seed_automask(
             run,
-            [m for m in export.masks if m.record == "automask" and m.extra["run_id"] == run.pk],
+            [m for m in export.masks if m.extra and m.extra["run_id"] == run.pk],
             options,
         )
         for run in export.automask_runs

@@ -139,7 +139,7 @@ def _import_rows(contents: ArchiveContents, project: Project, users: dict, writt
         rows = contents.tables[table.name]
         objects = [_build(table, row, project, users, ids, contents, written) for row in rows]
         created = table.model.objects.bulk_create(objects, batch_size=500)
-        ids[table.name] = {row.get("id"): obj.pk for row, obj in zip(rows, created, strict=True)}
+        ids[table.name] = {row["id"]: obj.pk for row, obj in zip(rows, created, strict=True)}
         _restore_auto_times(table, created)
 
 

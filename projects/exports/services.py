@@ -81,7 +81,7 @@ SCOPE_FIELDS = ("image_id", "completed_only", "source_id")
 def export_choices(*, project: Project, data: dict) -> tuple[Scope, ExportOptions]:
     """The request's choices over the project's saved ones, over the defaults."""
     saved = project.export_settings.get("choices") or {}
-    saved_scope = saved.get("scope") if isinstance(saved.get("scope"), dict) else {}
+    saved_scope = saved["scope"] if isinstance(saved.get("scope"), dict) else {}
     scope = {**DEFAULT_SCOPE, **saved_scope}
     if "scope" in data:
         scope = {**DEFAULT_SCOPE, "kind": data["scope"]}

@@ -11,10 +11,12 @@ from PIL import Image as PILImage
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from projects.encoding import rle_to_mask
+from projects.encoding import mask_to_rle, rle_to_mask
 from projects.exports.formats import UNLABELED_CATEGORY_ID, ExportOptions
 from projects.exports.selectors import Scope
 from projects.exports.services import export_write
+from projects.models import Image, MaskObject, Source
+from projects.sources import reader
 
 ALL_RECORDS = ("objects", "predictions", "automask")
 
@@ -196,13 +198,11 @@ def test_csv_has_one_row_per_mask(annotated, tmp_path, mask_form):
     for row in rows:
         height, width = int(row["height"]), int(row["width"])
         if mask_form == "coco_rle":
-            rle = {"size": [height, width], "counts": row["rle"]}
+            rle = {"size": [height, width], "counts": row["rle"].encode()}
         else:
             counts = [int(c) for c in row["rle"].split()]
             rle = mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width)
-        decoded = mask_utils.decode(
-            rle if mask_form != "coco_rle" else {**rle, "counts": rle["counts"].encode()}
-        )
+        decoded = mask_utils.decode(rle)
         expected = annotated.expected(row["record"], int(row["record_id"]))
         assert np.array_equal(decoded.astype(bool), expected)
         assert int(row["area"]) == expected.sum()
@@ -234,13 +234,7 @@ def test_voc_maps_hold_class_and_instance_per_pixel(annotated, tmp_path):
 
 
 def test_exif_rotated_image_exports_with_the_size_a_person_sees(team, settings, tmp_path):
-    from django.conf import settings as django_settings
-
-    from projects.encoding import mask_to_rle
-    from projects.models import Image, MaskObject, Source
-    from projects.sources import reader
-
-    upload_dir = django_settings.ANNOTATOR_UPLOAD_DIR
+    upload_dir = settings.ANNOTATOR_UPLOAD_DIR
     upload_dir.mkdir(parents=True, exist_ok=True)
     exif = PILImage.Exif()
     exif[0x0112] = 6  # stored landscape, shown rotated 90 degrees: portrait
@@ -252,11 +246,14 @@ def test_exif_rotated_image_exports_with_the_size_a_person_sees(team, settings, 
     mask[30:38, 2:9] = True
     MaskObject.objects.create(image=image, mask=mask_to_rle(mask))
 
-    class Scene:
-        project = team.project
-
-    path, _ = export(Scene, tmp_path, format="coco", mask_form="polygons")
-    coco = COCO(str(path))
+    target = tmp_path / "coco.json"
+    export_write(
+        project=team.project,
+        scope=Scope("pool"),
+        options=ExportOptions(format="coco", mask_form="polygons"),
+        target=target,
+    )
+    coco = COCO(str(target))
     (entry,) = coco.dataset["images"]
     assert (entry["id"], entry["file_name"], entry["width"], entry["height"]) == (
         image.pk,
