@@ -105,7 +105,9 @@ def export_settings_remember(*, project: Project, params: dict, user) -> None:
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
         choices = {key: value for key, value in params.items() if key != "scope"}
-        scope = {key: value for key, value in params["scope"].items() if key != "image_id"}
+        # A one-image export is a quick look, not a choice for the next export's scope.
+        saved = (locked.export_settings.get("choices") or {}).get("scope", {})
+        scope = saved if params["scope"]["kind"] == "image" else params["scope"]
         locked.export_settings = {
             **locked.export_settings,
             "choices": {**choices, "scope": scope},

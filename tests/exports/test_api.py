@@ -220,3 +220,13 @@ def test_export_progress_reaches_the_project_channel(annotated):
     assert any(e["data"]["done"] == 3 for e in events)
     assert events[-1]["data"]["status"] == "done"
     assert events[-1]["data"]["result"]["file"].endswith(f"{job.pk}.csv")
+
+
+def test_the_next_export_starts_from_the_saved_choices(annotated, team, api_client):
+    client = api_client(team.owner)
+    first = start(client, annotated.project, scope="filter", completed_only=True, format="voc")
+    assert first.status_code == 202
+    second = start(client, annotated.project)
+    params = Job.objects.get(pk=second.json()["job"]["id"]).params
+    assert params["format"] == "voc"
+    assert params["scope"]["kind"] == "filter" and params["scope"]["completed_only"] is True
