@@ -206,14 +206,21 @@ def _check_availability(project: Project) -> None:
             continue  # URL and blob sources are checked when their images are opened
         if not source.available:
             source.mark_available()
-        for image in Image.objects.filter(source=source).only("pk", "path"):
-            present = (root / image.path).resolve().is_relative_to(root.resolve()) and (
-                root / image.path
-            ).is_file()
-            Image.objects.filter(pk=image.pk).update(
-                available=present,
-                unavailable_reason="" if present else "The file is not on this server.",
-            )
+        present, missing = [], []
+        for pk, relative in Image.objects.filter(source=source).values_list("pk", "path"):
+            path = (root / relative).resolve()
+            found = path.is_relative_to(root.resolve()) and path.is_file()
+            (present if found else missing).append(pk)
+        _flag(present, "")
+        _flag(missing, "The file is not on this server.")
+
+
+def _flag(image_ids: list[int], reason: str) -> None:
+    # In slices: SQLite caps the number of parameters in one query.
+    for start in range(0, len(image_ids), 1000):
+        Image.objects.filter(pk__in=image_ids[start : start + 1000]).update(
+            available=not reason, unavailable_reason=reason
+        )
 
 
 def _source_root(source: Source) -> Path | None:

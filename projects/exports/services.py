@@ -4,6 +4,7 @@ choices in the project state."""
 import tempfile
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -203,7 +204,33 @@ def export_run(*, job_id: int) -> Job:
     }
     job.done = job.total
     job_finish(job, status=Job.Status.DONE, message="Export ready.", result=result)
+    export_files_prune(project_id=job.project_id)
     return job
+
+
+def export_files_prune(*, project_id: int) -> int:
+    """Delete the project's export files older than ANNOTATOR_EXPORT_KEEP_HOURS; their jobs
+    stay, saying the file expired. Returns how many files went."""
+    cutoff = timezone.now() - timedelta(hours=settings.ANNOTATOR_EXPORT_KEEP_HOURS)
+    expired = Job.objects.filter(
+        project_id=project_id,
+        kind=Job.Kind.EXPORT,
+        status=Job.Status.DONE,
+        finished_at__lt=cutoff,
+    )
+    root = Path(settings.MEDIA_ROOT).resolve()
+    count = 0
+    for job in expired:
+        if not job.result.get("file"):
+            continue
+        path = (root / job.result["file"]).resolve()
+        if path.is_relative_to(root / EXPORT_DIR):
+            path.unlink(missing_ok=True)
+            count += 1
+        job.result = {**job.result, "file": ""}
+        job.message = "The export file expired; start the export again."
+        job.save(update_fields=["result", "message", "updated_at"])
+    return count
 
 
 def _reporter(job: Job):
@@ -243,8 +270,9 @@ def export_file(job: Job) -> Path:
     if job.status != Job.Status.DONE:
         raise ValidationError({"job": f"The export is {job.status}, not ready to download."})
     root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / job.result.get("file", "")).resolve()
-    if not path.is_relative_to(root / EXPORT_DIR) or not path.is_file():
+    relative = job.result.get("file", "")
+    path = (root / relative).resolve()
+    if not relative or not path.is_relative_to(root / EXPORT_DIR) or not path.is_file():
         raise ValidationError({"job": "The export file is gone; start the export again."})
     return path
 

@@ -3,11 +3,16 @@
 import io
 import json
 import zipfile
+from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from pycocotools.coco import COCO
 
+from projects.exports.services import export_run
 from projects.jobs import job_progress
 from projects.models import Image, Job, MaskObject, Membership, Project, Role
 
@@ -124,8 +129,6 @@ def test_an_unfinished_export_cannot_be_downloaded(annotated, team, api_client):
 
 
 def test_a_cancelled_export_stops_and_leaves_no_file(annotated, team, tmp_path):
-    from projects.exports.services import export_run
-
     job = Job.objects.create(
         project=annotated.project,
         kind=Job.Kind.EXPORT,
@@ -196,7 +199,6 @@ def test_export_progress_reaches_the_project_channel(annotated):
     from channels.layers import get_channel_layer
 
     from projects.events import project_group
-    from projects.exports.services import export_run
 
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
@@ -230,3 +232,32 @@ def test_the_next_export_starts_from_the_saved_choices(annotated, team, api_clie
     params = Job.objects.get(pk=second.json()["job"]["id"]).params
     assert params["format"] == "voc"
     assert params["scope"]["kind"] == "filter" and params["scope"]["completed_only"] is True
+
+
+def test_old_export_files_expire_when_a_new_export_finishes(annotated, team, api_client):
+    old = Job.objects.create(
+        project=annotated.project,
+        kind=Job.Kind.EXPORT,
+        params={"scope": {"kind": "pool"}, "format": "csv"},
+    )
+    export_run(job_id=old.pk)
+    old.refresh_from_db()
+    old_file = settings_media() / old.result["file"]
+    assert old_file.is_file()
+    Job.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=2))
+    new = Job.objects.create(
+        project=annotated.project,
+        kind=Job.Kind.EXPORT,
+        params={"scope": {"kind": "pool"}, "format": "csv"},
+    )
+    export_run(job_id=new.pk)
+    assert not old_file.exists()
+    new.refresh_from_db()
+    assert (settings_media() / new.result["file"]).is_file()
+    download = api_client(team.owner).get(reverse("api:export-download", kwargs={"job_id": old.pk}))
+    assert download.status_code == 400
+    assert "start the export again" in download.json()["error"]["message"]
+
+
+def settings_media() -> Path:
+    return Path(settings.MEDIA_ROOT)

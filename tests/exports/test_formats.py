@@ -263,3 +263,10 @@ def test_exif_rotated_image_exports_with_the_size_a_person_sees(team, settings, 
     )
     (annotation,) = coco.dataset["annotations"]
     assert np.array_equal(coco.annToMask(annotation).astype(bool), mask)
+
+
+def test_a_mask_of_the_wrong_size_is_refused_with_the_reason(annotated, tmp_path):
+    image = annotated.images[0]
+    MaskObject.objects.create(image=image, mask=mask_to_rle(np.ones((10, 10), dtype=bool)))
+    with pytest.raises(ValueError, match=r"has size \[10, 10\] but the image is 48x64"):
+        export(annotated, tmp_path, format="coco")
