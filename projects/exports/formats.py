@@ -23,6 +23,9 @@ from projects.exports.selectors import ExportImage, ExportMask
 from projects.models import Label, Project
 
 FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc")
+# The project archive can also be made as an export job, for projects too large to wait for.
+ARCHIVE = "archive"
+EXPORT_FORMATS = (*FORMATS, ARCHIVE)
 # Where each format can put a mask form: CSV and the seed's JSON hold RLE only (a polygon
 # would not be a mask there); the PNG formats ignore it.
 MASK_FORMS_FOR = {
@@ -32,7 +35,14 @@ MASK_FORMS_FOR = {
     "binary_mask": ("coco_rle", "uncompressed_rle", "polygons"),
     "voc": ("coco_rle", "uncompressed_rle", "polygons"),
 }
-EXTENSION = {"coco": "json", "binary_mask": "zip", "seed_json": "json", "csv": "csv", "voc": "zip"}
+EXTENSION = {
+    "coco": "json",
+    "binary_mask": "zip",
+    "seed_json": "json",
+    "csv": "csv",
+    "voc": "zip",
+    ARCHIVE: "zip",
+}
 CONTENT_TYPE = {"json": "application/json", "zip": "application/zip", "csv": "text/csv"}
 UNLABELED = "unlabeled"
 UNLABELED_CATEGORY_ID = 0

@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from projects.exports.formats import FORMATS
+from projects.exports.formats import EXPORT_FORMATS
 from projects.exports.masks import MASK_FORMS
 from projects.exports.selectors import RECORD_KINDS, SCOPES
 from projects.models import ImageStatus
@@ -27,7 +27,11 @@ class ExportStartInput(serializers.Serializer):
         required=False,
         help_text="objects (final edited masks with labels), predictions, automask",
     )
-    format = serializers.ChoiceField(FORMATS, required=False)
+    format = serializers.ChoiceField(
+        EXPORT_FORMATS,
+        required=False,
+        help_text="coco, binary_mask, seed_json, csv, voc; or archive: the whole project",
+    )
     mask_form = serializers.ChoiceField(
         MASK_FORMS,
         required=False,

@@ -15,9 +15,10 @@ from django.utils.text import slugify
 
 from projects.exports.archive import archive_write
 from projects.exports.formats import (
+    ARCHIVE,
     CONTENT_TYPE,
+    EXPORT_FORMATS,
     EXTENSION,
-    FORMATS,
     MASK_FORMS_FOR,
     WRITERS,
     Categories,
@@ -51,8 +52,11 @@ def export_validate(*, project: Project, scope: Scope, options: ExportOptions) -
         errors["source_id"] = "That source is not in this project."
     if scope.status and scope.status not in ImageStatus.values:
         errors["status"] = f"Status must be one of {', '.join(ImageStatus.values)}."
-    if options.format not in FORMATS:
-        errors["format"] = f"Format must be one of {', '.join(FORMATS)}."
+    if options.format not in EXPORT_FORMATS:
+        errors["format"] = f"Format must be one of {', '.join(EXPORT_FORMATS)}."
+    elif options.format == ARCHIVE:
+        if scope.kind != "pool":
+            errors["scope"] = "The project archive holds the whole project: choose scope pool."
     elif options.mask_form not in MASK_FORMS_FOR[options.format]:
         errors["mask_form"] = (
             f"The {options.format} format takes the mask forms "
@@ -136,7 +140,7 @@ def export_start(
         job = Job.objects.create(
             project=project, kind=Job.Kind.EXPORT, params=params, created_by=user
         )
-        if remember:
+        if remember and options.format != ARCHIVE:
             export_settings_remember(project=project, params=params, user=user)
         transaction.on_commit(lambda: export_run_task.delay(job.pk))
     return job
@@ -146,6 +150,9 @@ def export_write(
     *, project: Project, scope: Scope, options: ExportOptions, target: Path, progress=None
 ) -> dict:
     """Write the export file at `target`; returns what it holds (image and mask counts)."""
+    if options.format == ARCHIVE:
+        counts = archive_write(project=project, target=target)["counts"]
+        return {"images": counts["images"], "masks": counts["mask_objects"], "records": counts}
     images = scope_images(project, scope)
     writer = WRITERS[options.format]
     keep = options.format == "seed_json"

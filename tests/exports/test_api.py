@@ -261,3 +261,25 @@ def test_old_export_files_expire_when_a_new_export_finishes(annotated, team, api
 
 def settings_media() -> Path:
     return Path(settings.MEDIA_ROOT)
+
+
+def test_the_archive_of_a_large_project_can_be_made_as_a_job(
+    annotated, team, api_client, eager_tasks, django_capture_on_commit_callbacks, tmp_path
+):
+    from projects.exports.restore import archive_import
+
+    client = api_client(team.owner)
+    saved = Project.objects.get(pk=annotated.project.pk).export_settings
+    with django_capture_on_commit_callbacks(execute=True):
+        response = start(client, annotated.project, format="archive")
+    status = client.get(reverse("api:export-job", kwargs={"job_id": response.json()["job"]["id"]}))
+    assert status.json()["job"]["result"]["records"]["mask_objects"] == 4
+    path = tmp_path / "archive.zip"
+    path.write_bytes(body(client.get(status.json()["download_url"])))
+    copy = archive_import(path=path, user=team.owner, name="From the job")
+    assert MaskObject.objects.filter(image__project=copy).count() == 4
+    assert Project.objects.get(pk=annotated.project.pk).export_settings == saved
+    refused = start(
+        client, annotated.project, format="archive", scope="image", image_id=annotated.images[0].pk
+    )
+    assert "whole project" in refused.json()["error"]["message"]
