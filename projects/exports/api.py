@@ -16,6 +16,7 @@ from projects import access
 from projects.api import ServiceErrorsMixin
 from projects.exports import services
 from projects.exports.archive import ArchiveError
+from projects.exports.restore import archive_import
 from projects.exports.serializers import (
     ArchiveRestoreInput,
     ArchiveUploadInput,
@@ -125,7 +126,7 @@ class ProjectArchiveApi(ServiceErrorsMixin, APIView):
         data.is_valid(raise_exception=True)
         with tempfile.TemporaryDirectory() as folder:
             path = _uploaded_path(data.validated_data["file"], folder)
-            project = services.archive_restore(path=path, user=request.user, project=project)
+            project = archive_import(path=path, user=request.user, project=project)
         return Response(ProjectOutput(project).data)
 
 
@@ -143,7 +144,7 @@ class ArchiveUploadApi(ServiceErrorsMixin, APIView):
         data.is_valid(raise_exception=True)
         with tempfile.TemporaryDirectory() as folder:
             path = _uploaded_path(data.validated_data["file"], folder)
-            project = services.archive_restore(
+            project = archive_import(
                 path=path, user=request.user, name=data.validated_data.get("name")
             )
         return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)

@@ -17,7 +17,7 @@ from projects.exports.archive import (
     archive_read,
     archive_users,
 )
-from projects.models import Credential, Image, Membership, Prediction, Project, Role, Source
+from projects.models import Credential, Image, Job, Membership, Prediction, Project, Role, Source
 
 SECRET_KINDS = {
     Credential.Kind.CONNECTION_STRING,
@@ -91,6 +91,15 @@ def _project_clear(contents: ArchiveContents, project: Project) -> Project:
     """Remove the project's sources, images, records, credentials and labels; keep its name,
     members and jobs. Array files of the removed records go once the import has committed."""
     project = Project.objects.select_for_update().get(pk=project.pk)
+    running = Job.objects.filter(project=project, status__in=Job.ACTIVE).count()
+    if running:
+        # A running job would write records into images the restore is replacing.
+        raise ValidationError(
+            {
+                "project": f"{running} job(s) are running on this project: let them finish or "
+                "cancel them, then restore."
+            }
+        )
     old_files = [
         relative
         for pair in Prediction.objects.filter(image__project=project).values_list(

@@ -1,6 +1,7 @@
 """Export workflows: start an export job, run it, or export one image at once; remember the
 choices in the project state."""
 
+import logging
 import tempfile
 import time
 from dataclasses import asdict
@@ -24,7 +25,6 @@ from projects.exports.formats import (
     Categories,
     ExportOptions,
 )
-from projects.exports.restore import archive_import
 from projects.exports.selectors import (
     RECORD_KINDS,
     SCOPES,
@@ -36,10 +36,13 @@ from projects.exports.selectors import (
 from projects.jobs import JobCancelled, job_check_cancel, job_finish, job_progress, job_start
 from projects.models import ImageStatus, Job, Project
 
+logger = logging.getLogger(__name__)
+
 EXPORT_DIR = "exports"
 # Progress events at most this often, so a large export is not slowed by its own reporting.
 PROGRESS_SECONDS = 0.5
 OPTION_FIELDS = tuple(ExportOptions.__dataclass_fields__)
+SCOPE_KEYS = tuple(Scope.__dataclass_fields__)
 
 
 def export_validate(*, project: Project, scope: Scope, options: ExportOptions) -> None:
@@ -85,23 +88,24 @@ SCOPE_FIELDS = ("image_id", "completed_only", "source_id")
 
 def export_choices(*, project: Project, data: dict) -> tuple[Scope, ExportOptions]:
     """The request's choices over the project's saved ones, over the defaults."""
-    saved = project.export_settings.get("choices") or {}
+    # Saved choices are part of a JSON state anyone may have written: keep only known keys.
+    saved = project.export_settings.get("choices")
+    saved = saved if isinstance(saved, dict) else {}
     saved_scope = saved["scope"] if isinstance(saved.get("scope"), dict) else {}
-    scope = {**DEFAULT_SCOPE, **saved_scope}
+    scope = {**DEFAULT_SCOPE, **_known(saved_scope, SCOPE_KEYS)}
     if "scope" in data:
         scope = {**DEFAULT_SCOPE, "kind": data["scope"]}
     if "image_status" in data:
         scope["status"] = data["image_status"]
     scope.update({name: data[name] for name in SCOPE_FIELDS if name in data})
-    options = {**DEFAULT_OPTIONS, **{k: v for k, v in saved.items() if k != "scope"}}
+    options = {**DEFAULT_OPTIONS, **_known(saved, OPTION_FIELDS)}
     options.update({name: value for name, value in data.items() if name in OPTION_FIELDS})
     options["records"] = tuple(sorted(options.get("records") or ()))
-    try:
-        return Scope(**scope), ExportOptions(**options)
-    except TypeError as error:
-        raise ValidationError(
-            {"export_settings": f"Saved export choices are invalid: {error}"}
-        ) from None
+    return Scope(**scope), ExportOptions(**options)
+
+
+def _known(values: dict, keys: tuple[str, ...]) -> dict:
+    return {key: value for key, value in values.items() if key in keys}
 
 
 def export_settings_remember(*, project: Project, params: dict, user) -> None:
@@ -202,6 +206,14 @@ def export_run(*, job_id: int) -> Job:
         partial.unlink(missing_ok=True)
         job_finish(job, status=Job.Status.FAILED, message=f"The export failed: {error}")
         return job
+    except Exception:
+        # Never leave a job running forever: the person watching it must learn it stopped.
+        logger.exception("export job %s failed", job.pk)
+        partial.unlink(missing_ok=True)
+        job_finish(
+            job, status=Job.Status.FAILED, message="The export failed; the server log says why."
+        )
+        return job
     result = {
         "file": relative.as_posix(),
         "filename": export_file_name(job.project, options, f"-{job.pk}"),
@@ -297,10 +309,3 @@ def archive_export(*, project: Project):
         path.unlink(missing_ok=True)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     return handle, f"{slugify(project.name) or 'project'}-{stamp}.annotator.zip"
-
-
-def archive_restore(
-    *, path: Path, user, project: Project | None = None, name: str | None = None
-) -> Project:
-    """Create a project from an archive, or restore one over `project`."""
-    return archive_import(path=path, user=user, project=project, name=name)

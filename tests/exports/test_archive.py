@@ -27,6 +27,7 @@ from projects.models import (
     AutomaskMask,
     Credential,
     Image,
+    Job,
     Label,
     MaskObject,
     Membership,
@@ -419,3 +420,13 @@ def test_archived_masks_are_the_stored_ones(annotated, archive):
     by_id = {row["id"]: row for row in objects}
     for obj in annotated.objects:
         assert np.array_equal(rle_to_mask(by_id[obj.pk]["mask"]), rle_to_mask(obj.mask))
+
+
+def test_restore_waits_for_running_jobs(annotated, archive, team):
+    Job.objects.create(
+        project=annotated.project, kind=Job.Kind.AUTOMASK_POOL, status=Job.Status.RUNNING
+    )
+    before = snapshot(Project.objects.get(pk=annotated.project.pk))
+    with pytest.raises(ValidationError, match="running on this project"):
+        archive_import(path=archive, user=team.owner, project=annotated.project)
+    assert snapshot(Project.objects.get(pk=annotated.project.pk)) == before
