@@ -152,8 +152,39 @@ def _import_rows(contents: ArchiveContents, project: Project, users: dict, writt
         _restore_auto_times(table, created)
 
 
+# Mask fields are checked for shape on the way in: an archive edited by hand (checksums
+# recomputed) must not plant a mask that breaks every later export.
+RLE_FIELDS = {
+    "mask_objects": {"mask": "one"},
+    "automask_masks": {"segmentation": "one"},
+    "predictions": {"final_mask": "optional", "masks": "list"},
+}
+
+
+def _is_rle(value) -> bool:
+    if not isinstance(value, dict) or not isinstance(value.get("counts"), str):
+        return False
+    size = value.get("size")
+    return (
+        isinstance(size, list)
+        and len(size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in size)
+    )
+
+
+def _check_masks(table: Table, values: dict) -> None:
+    for name, kind in RLE_FIELDS.get(table.name, {}).items():
+        value = values[name]
+        if kind == "optional" and value is None:
+            continue
+        masks = value if kind == "list" and isinstance(value, list) else [value]
+        if (kind == "list" and not isinstance(value, list)) or not all(map(_is_rle, masks)):
+            raise ArchiveError(f"A record in {table.name} has a {name} that is not a COCO RLE.")
+
+
 def _build(table: Table, row: dict, project, users, ids, contents, written) -> models.Model:
     values = {name: _value(table.model, name, row.get(name), table.name) for name in table.fields}
+    _check_masks(table, values)
     for name, target in table.references.items():
         if target == "project":
             values[f"{name}_id"] = project.pk

@@ -430,3 +430,10 @@ def test_restore_waits_for_running_jobs(annotated, archive, team):
     with pytest.raises(ValidationError, match="running on this project"):
         archive_import(path=archive, user=team.owner, project=annotated.project)
     assert snapshot(Project.objects.get(pk=annotated.project.pk)) == before
+
+
+def test_a_hand_edited_mask_that_is_not_rle_is_refused(archive, team):
+    objects = json.loads(zipfile.ZipFile(archive).read("data/mask_objects.json"))
+    objects[0]["mask"] = {"size": [48, 64], "counts": [1, 2, 3]}
+    changed = rewrite(archive, {"data/mask_objects.json": json.dumps(objects).encode()})
+    assert "mask that is not a COCO RLE" in refused(changed, team.owner, name="T")
