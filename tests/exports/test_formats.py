@@ -270,3 +270,17 @@ def test_a_mask_of_the_wrong_size_is_refused_with_the_reason(annotated, tmp_path
     MaskObject.objects.create(image=image, mask=mask_to_rle(np.ones((10, 10), dtype=bool)))
     with pytest.raises(ValueError, match=r"has size \[10, 10\] but the image is 48x64"):
         export(annotated, tmp_path, format="coco")
+
+
+def test_filter_by_source_and_same_names_in_two_sources(annotated, tmp_path):
+    other = Source.objects.create(project=annotated.project, kind=Source.Kind.UPLOAD, name="b")
+    twin = Image.objects.create(
+        project=annotated.project, source=other, path="plate-0.png", width=64, height=48
+    )
+    MaskObject.objects.create(image=twin, mask=mask_to_rle(np.ones((48, 64), dtype=bool)))
+    coco = load_coco(export(annotated, tmp_path, scope=Scope("filter", source_id=other.pk))[0])
+    assert [i["id"] for i in coco.dataset["images"]] == [twin.pk]
+    path, _ = export(annotated, tmp_path, format="voc", records=("objects",))
+    with zipfile.ZipFile(path) as archive:
+        names = archive.read("ImageSets/Segmentation/default.txt").decode().split()
+    assert names == ["plate-0", "plate-1", "plate-2", f"plate-0_{twin.pk}"]
