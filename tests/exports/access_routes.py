@@ -39,6 +39,12 @@ def archive_upload(scene, **fields) -> dict:
     return {"file": SimpleUploadedFile("cells.zip", data, "application/zip"), **fields}
 
 
+def restore_upload(scene) -> dict:
+    # A restore waits for running jobs; the scene's pool job is finished for this route.
+    Job.objects.filter(project=scene.team.project).update(status=Job.Status.DONE)
+    return archive_upload(scene)
+
+
 ROUTES = [
     Route("api:export-start", "post", "view", kwargs=P, data=lambda s: {"scope": "pool"}),
     Route("api:export-job", "get", "view", kwargs=lambda s: {"job_id": export_job(s).pk}),
@@ -49,7 +55,7 @@ ROUTES = [
         "post",
         "own",
         kwargs=P,
-        data=archive_upload,
+        data=restore_upload,
         data_format="multipart",
     ),
     Route(
