@@ -475,7 +475,8 @@ def write_binary_mask(
                         **_record_attributes(mask),
                     }
                 )
-            if options.label_map:
+            # An image never opened and without masks has no known size, so no map.
+            if options.label_map and height and width:
                 classes, _ = _class_map(export, _paint_order(export.masks), categories)
                 entry["label_map"] = f"label_maps/{stem}.png"
                 archive.writestr(entry["label_map"], _png(classes, categories.colors()))
@@ -507,6 +508,9 @@ def write_voc(
                     f"Image {export.image.path!r} has {len(masks)} masks; Pascal VOC object "
                     "maps hold at most 254 per image. Export binary_mask instead."
                 )
+            if not all(export.size):
+                progress(count)
+                continue  # never opened and no masks: no known size to draw a map at
             stem = stems(export)
             classes, objects = _class_map(export, masks, categories)
             archive.writestr(f"SegmentationClass/{stem}.png", _png(classes, categories.colors()))

@@ -284,3 +284,17 @@ def test_filter_by_source_and_same_names_in_two_sources(annotated, tmp_path):
     with zipfile.ZipFile(path) as archive:
         names = archive.read("ImageSets/Segmentation/default.txt").decode().split()
     assert names == ["plate-0", "plate-1", "plate-2", f"plate-0_{twin.pk}"]
+
+
+@pytest.mark.parametrize("format", ["coco", "binary_mask", "seed_json", "csv", "voc"])
+def test_images_never_opened_do_not_break_an_export(team, tmp_path, format):
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="new")
+    Image.objects.create(project=team.project, source=source, path="unseen.png")
+    target = tmp_path / "export"
+    counts = export_write(
+        project=team.project,
+        scope=Scope("pool"),
+        options=ExportOptions(format=format, label_map=True),
+        target=target,
+    )
+    assert counts["masks"] == 0 and target.stat().st_size > 0
