@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from projects.exports.urls import api_urlpatterns as export_api
 from projects.urls import api_urlpatterns as project_api
 from projects.views import health
 
@@ -13,6 +14,7 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:api-schema"), name="api-docs"),
     *project_api,
     path("", include("projects.workflow.urls")),
+    *export_api,
 ]
 
 urlpatterns = [

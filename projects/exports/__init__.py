@@ -1,0 +1,1 @@
+"""Exports in standard mask formats, and the project archive (the portable project state)."""

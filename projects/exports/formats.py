@@ -1,0 +1,554 @@
+"""Writers for each export format. Each streams images in and writes one file at `target`.
+
+Formats: COCO instance segmentation JSON, binary PNG masks in a zip, the seed's JSON schema
+(inputs and outputs per image), CSV with one row per mask, and Pascal VOC segmentation PNGs.
+"""
+
+import csv
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image as PILImage
+
+from projects.encoding import array_open, rle_area, rle_bbox, rle_to_mask
+from projects.exports.masks import coco_segmentation, uncompressed_counts, uncompressed_rle
+from projects.exports.selectors import ExportImage, ExportMask
+from projects.models import Label, Project
+
+FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc")
+# The project archive can also be made as an export job, for projects too large to wait for.
+ARCHIVE = "archive"
+EXPORT_FORMATS = (*FORMATS, ARCHIVE)
+# Where each format can put a mask form: CSV and the seed's JSON hold RLE only (a polygon
+# would not be a mask there); the PNG formats ignore it.
+MASK_FORMS_FOR = {
+    "coco": ("coco_rle", "uncompressed_rle", "polygons"),
+    "seed_json": ("coco_rle", "uncompressed_rle"),
+    "csv": ("coco_rle", "uncompressed_rle"),
+    "binary_mask": ("coco_rle", "uncompressed_rle", "polygons"),
+    "voc": ("coco_rle", "uncompressed_rle", "polygons"),
+}
+EXTENSION = {
+    "coco": "json",
+    "binary_mask": "zip",
+    "seed_json": "json",
+    "csv": "csv",
+    "voc": "zip",
+    ARCHIVE: "zip",
+}
+CONTENT_TYPE = {"json": "application/json", "zip": "application/zip", "csv": "text/csv"}
+UNLABELED = "unlabeled"
+UNLABELED_CATEGORY_ID = 0
+SEED_SOURCE = {"upload": "client", "folder": "server", "azure_blob": "blob", "url": "url"}
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str = "coco"
+    mask_form: str = "coco_rle"
+    records: tuple[str, ...] = ("objects",)
+    label_map: bool = False  # binary_mask: also one label-index PNG per image
+    include_logits: bool = False  # seed_json: the low-resolution logits as nested lists
+
+
+@dataclass
+class Categories:
+    """The project's labels as classes: COCO ids are label ids (0 for unlabeled masks); the
+    PNG formats use indexes 1..N in name order, then `unlabeled`, with 0 the background."""
+
+    labels: list[Label]
+    index_of: dict[int | None, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index_of = {label.pk: i + 1 for i, label in enumerate(self.labels)}
+        self.index_of[None] = len(self.labels) + 1
+
+    def coco(self) -> list[dict]:
+        categories = [
+            {"id": label.pk, "name": label.name, "supercategory": "", "color": label.color}
+            for label in self.labels
+        ]
+        categories.append(
+            {"id": UNLABELED_CATEGORY_ID, "name": UNLABELED, "supercategory": "", "color": ""}
+        )
+        return categories
+
+    def names(self) -> list[str]:
+        return ["background", *(label.name for label in self.labels), UNLABELED]
+
+    def colors(self) -> list[tuple[int, int, int]]:
+        colors = [(0, 0, 0)]
+        for label in self.labels:
+            red, green, blue = (int(label.color[i : i + 2], 16) for i in (1, 3, 5))
+            colors.append((red, green, blue))
+        return [*colors, (128, 128, 128)]
+
+
+def _file_name(export: ExportImage) -> str:
+    return export.image.path
+
+
+class Stems:
+    """File stems for per-image files, unique within one export: the image's own name, with
+    its id appended when two images share a name."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def __call__(self, export: ExportImage) -> str:
+        name = PurePosixPath(export.image.path.split("?")[0]).stem or f"image-{export.image.pk}"
+        stem = re.sub(r"[^\w.-]+", "_", name)
+        if stem in self.used:
+            stem = f"{stem}_{export.image.pk}"
+        self.used.add(stem)
+        return stem
+
+
+def _checked(export: ExportImage, mask: ExportMask) -> dict:
+    """The mask's RLE, refused when it was made for a different image size."""
+    height, width = export.size
+    if [int(v) for v in mask.rle["size"]] != [height, width]:
+        raise ValueError(
+            f"The {mask.record} #{mask.record_id} of image {export.image.path!r} has size "
+            f"{mask.rle['size']} but the image is {height}x{width}."
+        )
+    return mask.rle
+
+
+def _record_attributes(mask: ExportMask) -> dict:
+    attributes = {"record": mask.record, "record_id": mask.record_id}
+    if mask.name:
+        attributes["name"] = mask.name
+    if mask.index is not None:
+        attributes["output_index"] = mask.index
+    return attributes
+
+
+# COCO -------------------------------------------------------------------------------------
+
+
+def write_coco(
+    images: Iterable[ExportImage],
+    *,
+    project: Project,
+    options: ExportOptions,
+    categories: Categories,
+    target: Path,
+    progress: Progress,
+) -> dict:
+    coco_images: list[dict] = []
+    annotations: list[dict] = []
+    for count, export in enumerate(images, start=1):
+        height, width = export.size
+        coco_images.append(
+            {
+                "id": export.image.pk,
+                "file_name": _file_name(export),
+                "width": width,
+                "height": height,
+                "source": export.image.source.name,
+                "key": export.image.key,
+            }
+        )
+        for mask in export.masks:
+            rle = _checked(export, mask)
+            annotation = {
+                "id": len(annotations) + 1,
+                "image_id": export.image.pk,
+                "category_id": mask.label_id if mask.label_id else UNLABELED_CATEGORY_ID,
+                "segmentation": coco_segmentation(rle, options.mask_form),
+                "area": rle_area(rle),
+                "bbox": rle_bbox(rle),
+                # Each mask is one instance, so none is a crowd region, whatever its form.
+                "iscrowd": 0,
+                "attributes": _record_attributes(mask),
+            }
+            if mask.score is not None:
+                annotation["score"] = mask.score
+            annotations.append(annotation)
+        progress(count)
+    document = {
+        "info": {
+            "description": f"{project.name}: masks exported from the annotator",
+            "version": "1.0",
+            "date_created": datetime.now(UTC).isoformat(),
+            "mask_form": options.mask_form,
+            "records": list(options.records),
+        },
+        "licenses": [],
+        "images": coco_images,
+        "categories": categories.coco(),
+        "annotations": annotations,
+    }
+    with target.open("w", encoding="utf-8") as out:
+        json.dump(document, out, separators=(",", ":"))
+    return {"images": len(coco_images), "masks": len(annotations)}
+
+
+# CSV --------------------------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    "image_id",
+    "file_name",
+    "source",
+    "source_path",
+    "width",
+    "height",
+    "record",
+    "record_id",
+    "label",
+    "score",
+    "bbox_x",
+    "bbox_y",
+    "bbox_w",
+    "bbox_h",
+    "area",
+    "rle_form",
+    "rle",
+]
+
+
+def write_csv(
+    images: Iterable[ExportImage],
+    *,
+    project: Project,
+    options: ExportOptions,
+    categories: Categories,
+    target: Path,
+    progress: Progress,
+) -> dict:
+    rows = count = 0
+    with target.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for count, export in enumerate(images, start=1):
+            height, width = export.size
+            for mask in export.masks:
+                rle = _checked(export, mask)
+                if options.mask_form == "uncompressed_rle":
+                    counts = " ".join(map(str, uncompressed_counts(rle_to_mask(rle))))
+                else:
+                    counts = rle["counts"]
+                x, y, w, h = rle_bbox(rle)
+                writer.writerow(
+                    [
+                        export.image.pk,
+                        PurePosixPath(export.image.path.split("?")[0]).name,
+                        export.image.source.name,
+                        export.image.path,
+                        width,
+                        height,
+                        mask.record,
+                        mask.record_id,
+                        mask.label or UNLABELED,
+                        "" if mask.score is None else repr(mask.score),
+                        x,
+                        y,
+                        w,
+                        h,
+                        rle_area(rle),
+                        options.mask_form,
+                        counts,
+                    ]
+                )
+                rows += 1
+            progress(count)
+    return {"images": count, "masks": rows}
+
+
+# The seed's JSON schema -------------------------------------------------------------------
+
+
+def _seed_mask(rle: dict | None, form: str) -> dict | None:
+    if rle is None:
+        return None
+    return uncompressed_rle(rle) if form == "uncompressed_rle" else dict(rle)
+
+
+def _seed_prediction(prediction, options: ExportOptions) -> dict:
+    logits = None
+    if options.include_logits and prediction.logits_file:
+        logits = array_open(prediction.logits_file).tolist()
+    mask_input = None
+    if prediction.mask_input_file:
+        mask_input = array_open(prediction.mask_input_file).tolist()
+    return {
+        "id": prediction.pk,
+        "created_at": prediction.created_at.isoformat(),
+        "inputs": {
+            "point_coords": prediction.point_coords,
+            "point_labels": prediction.point_labels,
+            "box": prediction.box,
+            "mask_input": mask_input,
+            "multimask_output": prediction.multimask_output,
+            "normalize_coords": prediction.normalize_coords,
+            "return_logits_to_caller": prediction.return_logits_to_caller,
+            "sort_results": prediction.sort_results,
+        },
+        "outputs": {
+            "model": prediction.model,
+            "masks": [_seed_mask(rle, options.mask_form) for rle in prediction.masks],
+            "scores": prediction.scores,
+            "logits": logits,
+            "chosen_index": prediction.chosen_index,
+            "final_masks": [_seed_mask(prediction.final_mask, options.mask_form)]
+            if prediction.final_mask
+            else [],
+        },
+    }
+
+
+def _seed_automask(run, masks: list[ExportMask], options: ExportOptions) -> dict:
+    return {
+        "id": run.pk,
+        "created_at": run.created_at.isoformat(),
+        "model": run.model,
+        "params": run.params,
+        "masks": [
+            {"id": mask.record_id, "segmentation": _seed_mask(mask.rle, options.mask_form)}
+            | {key: value for key, value in (mask.extra or {}).items() if key != "run_id"}
+            for mask in masks
+        ],
+    }
+
+
+def _seed_entry(export: ExportImage, options: ExportOptions) -> dict:
+    image = export.image
+    height, width = export.size
+    objects = [m for m in export.masks if m.record == "object"]
+    predictions = [_seed_prediction(p, options) for p in export.predictions]
+    runs = [
+        _seed_automask(
+            run,
+            [m for m in export.masks if m.extra and m.extra["run_id"] == run.pk],
+            options,
+        )
+        for run in export.automask_runs
+    ]
+    latest = predictions[-1] if predictions else None
+    return {
+        "image_id": image.pk,
+        "source": SEED_SOURCE.get(image.source.kind, image.source.kind),
+        "source_name": image.source.name,
+        "path": image.path,
+        "width": width,
+        "height": height,
+        "status": image.status,
+        # The seed keeps one inputs/outputs pair per image: the latest prediction's. Every
+        # prediction is under "predictions".
+        "inputs": latest["inputs"] if latest else None,
+        "outputs": latest["outputs"] if latest else None,
+        "predictions": predictions,
+        "automask": runs,
+        "final_masks": [
+            {
+                "id": m.record_id,
+                "label": m.label or None,
+                "name": m.name,
+                "mask": _seed_mask(m.rle, options.mask_form),
+            }
+            for m in objects
+        ],
+    }
+
+
+def write_seed_json(
+    images: Iterable[ExportImage],
+    *,
+    project: Project,
+    options: ExportOptions,
+    categories: Categories,
+    target: Path,
+    progress: Progress,
+) -> dict:
+    entries: dict[str, dict] = {}
+    masks = 0
+    for count, export in enumerate(images, start=1):
+        for mask in export.masks:
+            _checked(export, mask)
+        masks += len(export.masks)
+        key = export.image.key or f"image-{export.image.pk}"
+        if key in entries:
+            key = f"{key}#{export.image.pk}"  # the same picture twice in the pool
+        entries[key] = _seed_entry(export, options)
+        progress(count)
+    document = {
+        "project": {
+            "name": project.name,
+            "description": project.description,
+            "created_at": project.created_at.isoformat(),
+            "updated_at": project.updated_at.isoformat(),
+            "exported_at": datetime.now(UTC).isoformat(),
+            "labels": [{"name": c.name, "color": c.color} for c in categories.labels],
+            "mask_form": options.mask_form,
+        },
+        "images": entries,
+    }
+    with target.open("w", encoding="utf-8") as out:
+        json.dump(document, out, separators=(",", ":"))
+    return {"images": len(entries), "masks": masks}
+
+
+# PNG formats ------------------------------------------------------------------------------
+
+
+def _png(array: np.ndarray, palette: list[tuple[int, int, int]] | None = None) -> bytes:
+    picture = PILImage.fromarray(array)
+    if palette is not None:
+        flat = [channel for color in palette for channel in color]
+        picture.putpalette(flat + [255, 255, 255] * (256 - len(palette)))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _paint_order(masks: list[ExportMask]) -> list[ExportMask]:
+    """Larger masks first, so a small object on top of a large one stays visible."""
+    return sorted(masks, key=lambda m: -rle_area(m.rle))
+
+
+def _class_map(export: ExportImage, masks: list[ExportMask], categories: Categories):
+    height, width = export.size
+    classes = np.zeros((height, width), dtype=np.uint8)
+    objects = np.zeros((height, width), dtype=np.uint8)
+    for number, mask in enumerate(masks, start=1):
+        pixels = rle_to_mask(_checked(export, mask))
+        classes[pixels] = categories.index_of.get(mask.label_id, categories.index_of[None])
+        objects[pixels] = number
+    return classes, objects
+
+
+def write_binary_mask(
+    images: Iterable[ExportImage],
+    *,
+    project: Project,
+    options: ExportOptions,
+    categories: Categories,
+    target: Path,
+    progress: Progress,
+) -> dict:
+    manifest = {
+        "format": "binary_mask",
+        "version": 1,
+        "project": project.name,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "pixel_values": {"background": 0, "mask": 255},
+        "classes": categories.names() if options.label_map else None,
+        "images": [],
+    }
+    stems = Stems()
+    total = 0
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for count, export in enumerate(images, start=1):
+            stem = stems(export)
+            height, width = export.size
+            entry = {
+                "image_id": export.image.pk,
+                "file_name": _file_name(export),
+                "width": width,
+                "height": height,
+                "masks": [],
+            }
+            for number, mask in enumerate(export.masks, start=1):
+                rle = _checked(export, mask)
+                member = f"masks/{stem}/{number:04d}.png"
+                archive.writestr(member, _png(rle_to_mask(rle).astype(np.uint8) * 255))
+                entry["masks"].append(
+                    {
+                        "file": member,
+                        "label": mask.label or UNLABELED,
+                        "class_index": categories.index_of.get(
+                            mask.label_id, categories.index_of[None]
+                        ),
+                        "score": mask.score,
+                        "bbox": rle_bbox(rle),
+                        "area": rle_area(rle),
+                        **_record_attributes(mask),
+                    }
+                )
+            # An image never opened and without masks has no known size, so no map.
+            if options.label_map and height and width:
+                classes, _ = _class_map(export, _paint_order(export.masks), categories)
+                entry["label_map"] = f"label_maps/{stem}.png"
+                archive.writestr(entry["label_map"], _png(classes, categories.colors()))
+            manifest["images"].append(entry)
+            total += len(export.masks)
+            progress(count)
+        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
+    return {"images": len(manifest["images"]), "masks": total}
+
+
+def write_voc(
+    images: Iterable[ExportImage],
+    *,
+    project: Project,
+    options: ExportOptions,
+    categories: Categories,
+    target: Path,
+    progress: Progress,
+) -> dict:
+    """Pascal VOC segmentation: SegmentationClass (class index per pixel, 0 background) and
+    SegmentationObject (instance index per pixel) palette PNGs, named after the images."""
+    stems = Stems()
+    names, total = [], 0
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for count, export in enumerate(images, start=1):
+            masks = _paint_order(export.masks)
+            if len(masks) > 254:
+                raise ValueError(
+                    f"Image {export.image.path!r} has {len(masks)} masks; Pascal VOC object "
+                    "maps hold at most 254 per image. Export binary_mask instead."
+                )
+            if not all(export.size):
+                progress(count)
+                continue  # never opened and no masks: no known size to draw a map at
+            stem = stems(export)
+            classes, objects = _class_map(export, masks, categories)
+            archive.writestr(f"SegmentationClass/{stem}.png", _png(classes, categories.colors()))
+            archive.writestr(f"SegmentationObject/{stem}.png", _png(objects, _object_palette()))
+            names.append(stem)
+            total += len(masks)
+            progress(count)
+        archive.writestr("ImageSets/Segmentation/default.txt", "".join(f"{n}\n" for n in names))
+        archive.writestr(
+            "labelmap.txt",
+            "# label:color_rgb:parts:actions\n"
+            + "".join(
+                f"{name}:{r},{g},{b}::\n"
+                for name, (r, g, b) in zip(categories.names(), categories.colors(), strict=True)
+            ),
+        )
+    return {"images": len(names), "masks": total}
+
+
+def _object_palette() -> list[tuple[int, int, int]]:
+    """The VOC colour map, so instance maps look as VOC users expect."""
+    palette = []
+    for index in range(256):
+        r = g = b = 0
+        value = index
+        for bit in range(8):
+            r |= ((value >> 0) & 1) << (7 - bit)
+            g |= ((value >> 1) & 1) << (7 - bit)
+            b |= ((value >> 2) & 1) << (7 - bit)
+            value >>= 3
+        palette.append((r, g, b))
+    return palette
+
+
+WRITERS = {
+    "coco": write_coco,
+    "binary_mask": write_binary_mask,
+    "seed_json": write_seed_json,
+    "csv": write_csv,
+    "voc": write_voc,
+}

@@ -1,0 +1,285 @@
+"""Reading a project archive back: create a project from it, or restore one over an existing
+project. Everything happens in one transaction; array files written on the way are removed
+again when the import fails, so a failed upload leaves nothing behind."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, models, transaction
+
+from projects.encoding import array_delete, array_save
+from projects.exports.archive import (
+    TABLES,
+    ArchiveContents,
+    ArchiveError,
+    Table,
+    archive_read,
+    archive_users,
+)
+from projects.models import Credential, Image, Job, Membership, Prediction, Project, Role, Source
+
+SECRET_KINDS = {
+    Credential.Kind.CONNECTION_STRING,
+    Credential.Kind.ACCOUNT_KEY,
+    Credential.Kind.SAS_TOKEN,
+}
+
+
+def archive_import(
+    *, path: Path, user, project: Project | None = None, name: str | None = None
+) -> Project:
+    """Create a project from the archive at `path` (the uploader owns it), or, given
+    `project`, replace that project's contents with the archive's."""
+    contents = archive_read(path)
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            users = archive_users(contents.tables)
+            if project is None:
+                project = _project_create(contents, user, users, name)
+            else:
+                project = _project_clear(contents, project)
+            _import_rows(contents, project, users, written)
+            _check_availability(project)
+    except (IntegrityError, DatabaseError) as error:
+        _remove(written)
+        raise ArchiveError(f"The archive's records are inconsistent ({error}).") from None
+    except BaseException:
+        _remove(written)
+        raise
+    return project
+
+
+def _remove(written: list[str]) -> None:
+    for relative in written:
+        array_delete(relative)
+
+
+def _state(row: dict) -> dict:
+    values = {}
+    for name in ("description", "model_selection", "export_settings", "ui_settings"):
+        value = row.get(name)
+        expected = str if name == "description" else dict
+        if value is not None and not isinstance(value, expected):
+            raise ArchiveError(f"The project's {name} in the archive has the wrong type.")
+        values[name] = value if value is not None else expected()
+    return values
+
+
+def _project_create(contents: ArchiveContents, user, users: dict, name: str | None) -> Project:
+    row = contents.tables["project"][0]
+    name = (name or str(row.get("name") or "")).strip()
+    if not name:
+        raise ValidationError({"name": "The archive names no project; give it a name."})
+    if Project.objects.filter(name__iexact=name).exists():
+        raise ValidationError(
+            {
+                "name": f"A project named {name!r} exists already: give the new one another "
+                "name, or restore the archive over that project."
+            }
+        )
+    project = Project.objects.create(
+        name=name, created_by=users.get(row.get("created_by")) or user, **_state(row)
+    )
+    Membership.objects.create(project=project, user=user, role=Role.OWNER)
+    _keep_times(Project, project.pk, row)
+    return project
+
+
+def _project_clear(contents: ArchiveContents, project: Project) -> Project:
+    """Remove the project's sources, images, records, credentials and labels; keep its name,
+    members and jobs. Array files of the removed records go once the import has committed."""
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    running = Job.objects.filter(project=project, status__in=Job.ACTIVE).count()
+    if running:
+        # A running job would write records into images the restore is replacing.
+        raise ValidationError(
+            {
+                "project": f"{running} job(s) are running on this project: let them finish or "
+                "cancel them, then restore."
+            }
+        )
+    old_files = [
+        relative
+        for pair in Prediction.objects.filter(image__project=project).values_list(
+            "mask_input_file", "logits_file"
+        )
+        for relative in pair
+        if relative
+    ]
+    Source.objects.filter(project=project).delete()
+    project.credentials.all().delete()
+    project.labels.all().delete()
+    row = contents.tables["project"][0]
+    for field, value in _state(row).items():
+        setattr(project, field, value)
+    project.save()
+    _keep_times(Project, project.pk, row)
+    transaction.on_commit(lambda: _remove(old_files))
+    return project
+
+
+def _keep_times(model: type[models.Model], pk: int, row: dict) -> None:
+    times = {}
+    for name in ("created_at", "updated_at"):
+        if row.get(name):
+            times[name] = _value(model, name, row[name], "project")
+    model.objects.filter(pk=pk).update(**times)
+
+
+def _value(model: type[models.Model], name: str, value, table: str):
+    field = model._meta.get_field(name)
+    if value is None:
+        if not field.null and not isinstance(field, models.JSONField):
+            raise ArchiveError(f"A record in {table} has no {name}.")
+        return None
+    try:
+        return field.to_python(value)
+    except ValidationError as error:
+        raise ArchiveError(
+            f"A record in {table} has an invalid {name}: {error.messages[0]}"
+        ) from None
+
+
+def _import_rows(contents: ArchiveContents, project: Project, users: dict, written) -> None:
+    ids: dict[str, dict[int, int]] = {"project": {}}
+    for table in TABLES[1:]:
+        rows = contents.tables[table.name]
+        objects = [_build(table, row, project, users, ids, contents, written) for row in rows]
+        created = table.model.objects.bulk_create(objects, batch_size=500)
+        ids[table.name] = {row["id"]: obj.pk for row, obj in zip(rows, created, strict=True)}
+        _restore_auto_times(table, created)
+
+
+# Mask fields are checked for shape on the way in: an archive edited by hand (checksums
+# recomputed) must not plant a mask that breaks every later export.
+RLE_FIELDS = {
+    "mask_objects": {"mask": "one"},
+    "automask_masks": {"segmentation": "one"},
+    "predictions": {"final_mask": "optional", "masks": "list"},
+}
+
+
+def _is_rle(value) -> bool:
+    if not isinstance(value, dict) or not isinstance(value.get("counts"), str):
+        return False
+    size = value.get("size")
+    return (
+        isinstance(size, list)
+        and len(size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in size)
+    )
+
+
+def _check_masks(table: Table, values: dict) -> None:
+    for name, kind in RLE_FIELDS.get(table.name, {}).items():
+        value = values[name]
+        if kind == "optional" and value is None:
+            continue
+        masks = value if kind == "list" and isinstance(value, list) else [value]
+        if (kind == "list" and not isinstance(value, list)) or not all(map(_is_rle, masks)):
+            raise ArchiveError(f"A record in {table.name} has a {name} that is not a COCO RLE.")
+
+
+def _build(table: Table, row: dict, project, users, ids, contents, written) -> models.Model:
+    values = {name: _value(table.model, name, row.get(name), table.name) for name in table.fields}
+    _check_masks(table, values)
+    for name, target in table.references.items():
+        if target == "project":
+            values[f"{name}_id"] = project.pk
+            continue
+        old = row.get(name)
+        if old is None:
+            values[f"{name}_id"] = None
+        elif old in ids[target]:
+            values[f"{name}_id"] = ids[target][old]
+        else:
+            raise ArchiveError(f"A record in {table.name} refers to a missing {target} record.")
+    for name in table.users:
+        values[name] = users.get(row.get(name))
+    for name in table.arrays:
+        member = row.get(name)
+        if member and member not in contents.arrays:
+            raise ArchiveError(f"A record in {table.name} refers to a missing array {member}.")
+        values[name] = array_save(contents.arrays[member], project_id=project.pk) if member else ""
+        if values[name]:
+            written.append(values[name])
+    obj = table.model(**values)
+    obj._archived_times = {
+        name: values[name] for name in _auto_time_fields(table) if values[name] is not None
+    }
+    return obj
+
+
+def _auto_time_fields(table: Table) -> list[str]:
+    return [
+        name
+        for name in table.fields
+        if getattr(table.model._meta.get_field(name), "auto_now", False)
+        or getattr(table.model._meta.get_field(name), "auto_now_add", False)
+    ]
+
+
+def _restore_auto_times(table: Table, created: list[models.Model]) -> None:
+    """bulk_create stamps auto_now fields with the import time; put the archived times back."""
+    names = _auto_time_fields(table)
+    if not names or not created:
+        return
+    for obj in created:
+        for name, value in obj._archived_times.items():
+            setattr(obj, name, value)
+    table.model.objects.bulk_update(created, names, batch_size=500)
+
+
+def _check_availability(project: Project) -> None:
+    """Flag what this server cannot read, keeping every record: sources whose folder or
+    credential secret is missing here, and uploaded or folder images whose file is gone."""
+    for source in Source.objects.filter(project=project).select_related("credential"):
+        reason = _source_problem(source)
+        if reason:
+            source.mark_unavailable(reason)
+            Image.objects.filter(source=source).update(available=False, unavailable_reason=reason)
+            continue
+        root = _source_root(source)
+        if root is None:
+            continue  # URL and blob sources are checked when their images are opened
+        if not source.available:
+            source.mark_available()
+        present, missing = [], []
+        for pk, relative in Image.objects.filter(source=source).values_list("pk", "path"):
+            path = (root / relative).resolve()
+            found = path.is_relative_to(root.resolve()) and path.is_file()
+            (present if found else missing).append(pk)
+        _flag(present, "")
+        _flag(missing, "The file is not on this server.")
+
+
+def _flag(image_ids: list[int], reason: str) -> None:
+    # In slices: SQLite caps the number of parameters in one query.
+    for start in range(0, len(image_ids), 1000):
+        Image.objects.filter(pk__in=image_ids[start : start + 1000]).update(
+            available=not reason, unavailable_reason=reason
+        )
+
+
+def _source_root(source: Source) -> Path | None:
+    if source.kind == Source.Kind.UPLOAD:
+        return Path(settings.ANNOTATOR_UPLOAD_DIR)
+    if source.kind == Source.Kind.FOLDER:
+        return Path(str(source.location.get("path", "")))
+    return None
+
+
+def _source_problem(source: Source) -> str:
+    credential = source.credential
+    if credential is not None and credential.kind in SECRET_KINDS:
+        return f"The credential {credential.name!r} has no secret on this server: enter it again."
+    if source.kind == Source.Kind.FOLDER:
+        folder = Path(str(source.location.get("path", "")))
+        roots = settings.ANNOTATOR_FOLDER_ROOTS
+        if roots and not any(folder.resolve().is_relative_to(root) for root in roots):
+            return f"The folder {str(folder)!r} is outside the folders this server may read."
+        if not folder.is_absolute() or not folder.is_dir():
+            return f"The folder {str(folder)!r} does not exist on this server."
+    return ""
