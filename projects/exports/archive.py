@@ -32,6 +32,7 @@ from projects.models import (
     AutomaskRun,
     Credential,
     EditHistory,
+    EditStep,
     Image,
     Job,
     Label,
@@ -192,6 +193,7 @@ EXCLUDED_MODELS = {
     Membership: "users differ between servers; whoever uploads the archive owns the project",
     Job: "jobs are work in progress on one server, not project state",
     EditHistory: "a person's own recent-edits list on one server",
+    EditStep: "undo steps of one person's editing session on one server",
 }
 
 
