@@ -1,0 +1,110 @@
+"""Server folders: a path accepted only inside the configured roots, walked without reading."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from projects.sources.listing import (
+    ImageUnavailable,
+    Listed,
+    SourceUnavailable,
+    has_image_extension,
+)
+
+
+def folder_resolve(raw: str) -> Path:
+    """The real folder for a path typed by a client, or a ValidationError saying why not.
+
+    Relative paths are taken inside the first root. `..`, absolute paths elsewhere and
+    symlinks that lead out of every root are refused.
+    """
+    roots = [Path(root).resolve() for root in settings.ANNOTATOR_FOLDER_ROOTS]
+    if not roots:
+        raise ValidationError(
+            {"path": "This server allows no folders: ANNOTATOR_FOLDER_ROOTS is empty."}
+        )
+    raw = (raw or "").strip()
+    if not raw:
+        raise ValidationError({"path": "Give the folder's path."})
+    if "\x00" in raw:
+        raise ValidationError({"path": "The path contains a NUL character."})
+    typed = Path(raw)
+    if ".." in typed.parts:
+        raise ValidationError({"path": "Paths with '..' are not accepted; give the full path."})
+    candidate = typed if typed.is_absolute() else roots[0] / typed
+    resolved = candidate.resolve()
+    if not any(resolved.is_relative_to(root) for root in roots):
+        allowed = ", ".join(str(root) for root in roots)
+        raise ValidationError(
+            {"path": f"{raw!r} is outside the folders this server allows ({allowed})."}
+        )
+    if not resolved.is_dir():
+        raise ValidationError({"path": f"{raw!r} is not a folder on the server."})
+    return resolved
+
+
+def folder_list(root: Path, *, recursive: bool, extensions: list[str]) -> Iterator[Listed]:
+    """Image files under `root`, with size and modification time as the etag.
+
+    Symlinked files or folders whose target is outside `root` are skipped, so a link cannot
+    expose files the root was not meant to share.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise SourceUnavailable(f"The folder {str(root)!r} is gone or is not a folder.")
+    real_root = root.resolve()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            if folder == root:
+                raise SourceUnavailable(f"The folder cannot be read: {error.strerror}.") from None
+            continue
+        for entry in entries:
+            yield from _entry(entry, root, real_root, recursive, extensions, stack)
+
+
+def _entry(entry, root, real_root, recursive, extensions, stack) -> Iterator[Listed]:
+    try:
+        if entry.is_symlink() and not _inside(Path(entry.path), real_root):
+            return
+        if entry.is_dir():
+            # Linked folders are not followed: a link to an ancestor would loop forever.
+            if recursive and not entry.is_symlink():
+                stack.append(Path(entry.path))
+            return
+        if not entry.is_file() or not has_image_extension(entry.name, extensions):
+            return
+        stat = entry.stat()
+    except OSError:
+        return
+    relative = Path(entry.path).relative_to(root).as_posix()
+    yield Listed(path=relative, size=stat.st_size, etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+
+
+def _inside(path: Path, real_root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(real_root)
+    except OSError:
+        return False
+
+
+def folder_read(root: Path, relative: str) -> bytes:
+    """Bytes of one file of a folder source; never anything outside the folder."""
+    root = Path(root).resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise ImageUnavailable(f"{relative!r} is outside its source folder.")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ImageUnavailable(f"The file {relative!r} is gone.") from None
+    except IsADirectoryError:
+        raise ImageUnavailable(f"{relative!r} is a folder, not a file.") from None
+    except OSError as error:
+        raise ImageUnavailable(f"The file {relative!r} cannot be read: {error.strerror}.") from None

@@ -1,0 +1,169 @@
+"""Listing a source and recording what it lists: new images added, vanished ones flagged,
+returned ones restored, changed ones noted. Nothing here reads pixels."""
+
+import urllib.error
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from projects.models import Image, Source
+from projects.sources.azure import azure_list
+from projects.sources.folder import folder_list
+from projects.sources.listing import Listed, SourceUnavailable
+from projects.sources.web import RefusedURL, url_head
+
+BATCH = 2000
+GONE = "Not found when the source was last scanned."
+
+
+@dataclass
+class ScanResult:
+    listed: int = 0
+    added: int = 0
+    vanished: int = 0
+    returned: int = 0
+    changed: int = 0
+    unreadable: int = 0
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def source_listing(source: Source, *, check_remote: bool = True) -> Iterator[Listed]:
+    """What the source holds now. `check_remote=False` lists URLs without asking them."""
+    location = source.location
+    if source.kind == Source.Kind.UPLOAD:
+        return _upload_listing(source)
+    if source.kind == Source.Kind.FOLDER:
+        return folder_list(
+            Path(location["path"]),
+            recursive=location.get("recursive", True),
+            extensions=location.get("extensions") or settings.ANNOTATOR_IMAGE_EXTENSIONS,
+        )
+    if source.kind == Source.Kind.URL:
+        urls = location.get("urls", [])
+        return (_url_entry(url) for url in urls) if check_remote else map(Listed, urls)
+    if source.kind == Source.Kind.AZURE_BLOB:
+        return azure_list(source)
+    raise SourceUnavailable(f"Unknown source kind {source.kind!r}.")
+
+
+def _upload_listing(source: Source) -> Iterator[Listed]:
+    root = Path(settings.ANNOTATOR_UPLOAD_DIR)
+    for path, etag in source.images.values_list("path", "etag").iterator(chunk_size=BATCH):
+        file = root / path
+        if file.is_file():
+            yield Listed(path=path, size=file.stat().st_size, etag=etag)
+
+
+def _url_entry(url: str) -> Listed:
+    try:
+        size, etag = url_head(url)
+    except urllib.error.HTTPError as error:
+        if error.code in {404, 410}:
+            return Listed(path=url, problem=f"{url!r} answered {error.code} {error.reason}.")
+        if error.code in {403, 405, 501}:
+            # Many servers refuse HEAD but serve GET; the next read will tell.
+            return Listed(path=url)
+        return Listed(path=url, problem=f"{url!r} answered {error.code} {error.reason}.")
+    except RefusedURL as error:
+        return Listed(path=url, problem=str(error))
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        return Listed(path=url, problem=f"{url!r} cannot be reached: {reason}.")
+    return Listed(path=url, size=size, etag=etag)
+
+
+def scan_apply(
+    source: Source,
+    listing: Iterator[Listed],
+    *,
+    progress: Callable[[int], bool] = lambda done: True,
+) -> ScanResult:
+    """Record a listing against the images the source has. `progress(done)` returning False
+    stops the scan (a cancel) before anything is flagged as vanished."""
+    existing = {
+        path: (pk, size, etag, available)
+        for pk, path, size, etag, available in source.images.values_list(
+            "pk", "path", "size", "etag", "available"
+        ).iterator(chunk_size=BATCH)
+    }
+    result = ScanResult()
+    seen: set[str] = set()
+    new: list[Image] = []
+    returned: list[int] = []
+    changed: list[Image] = []
+    problems: dict[str, list[int]] = {}
+    for entry in listing:
+        result.listed += 1
+        row = existing.get(entry.path)
+        if entry.problem:
+            result.unreadable += 1
+            if row is not None:
+                problems.setdefault(entry.problem, []).append(row[0])
+            seen.add(entry.path)
+            continue
+        seen.add(entry.path)
+        if row is None:
+            new.append(_new_image(source, entry))
+            if len(new) >= BATCH:
+                result.added += _insert(new)
+                if not progress(result.listed):
+                    return result
+        else:
+            pk, size, etag, available = row
+            if not available:
+                returned.append(pk)
+            if (entry.size, entry.etag) != (size, etag) and (entry.size or entry.etag):
+                changed.append(Image(pk=pk, size=entry.size, etag=entry.etag))
+    result.added += _insert(new)
+    vanished = [row[0] for path, row in existing.items() if path not in seen and row[3]]
+    _flag(source, vanished=vanished, returned=returned, changed=changed, problems=problems)
+    result.vanished, result.returned, result.changed = len(vanished), len(returned), len(changed)
+    return result
+
+
+def _new_image(source: Source, entry: Listed) -> Image:
+    return Image(
+        project_id=source.project_id,
+        source=source,
+        path=entry.path,
+        size=entry.size,
+        etag=entry.etag,
+    )
+
+
+def _insert(images: list[Image]) -> int:
+    if not images:
+        return 0
+    count = len(images)
+    # ignore_conflicts: a retried or concurrent scan must not fail on rows it already added.
+    Image.objects.bulk_create(images, batch_size=500, ignore_conflicts=True)
+    images.clear()
+    return count
+
+
+@transaction.atomic
+def _flag(source, *, vanished, returned, changed, problems) -> None:
+    now = timezone.now()
+    images = Image.objects.filter(source=source)
+    for chunk in _chunks(vanished):
+        images.filter(pk__in=chunk).update(available=False, unavailable_reason=GONE, checked_at=now)
+    for reason, pks in problems.items():
+        for chunk in _chunks(pks):
+            images.filter(pk__in=chunk).update(
+                available=False, unavailable_reason=reason, checked_at=now
+            )
+    for chunk in _chunks(returned):
+        images.filter(pk__in=chunk).update(available=True, unavailable_reason="", checked_at=now)
+    # The content hash stays: the next read compares it and reports a change.
+    Image.objects.bulk_update(changed, ["size", "etag"], batch_size=500)
+
+
+def _chunks(items: list, size: int = 900):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
