@@ -44,13 +44,12 @@ def image_bytes(fmt: str = "PNG", size=(40, 30), mode: str = "RGB", seed: int = 
 
 
 @pytest.fixture
-def eager_tasks(django_capture_on_commit_callbacks):
-    """Tasks run in the test's thread when their transaction commits, as the worker would
-    run them after it."""
+def eager_tasks(transactional_db):
+    """Tasks run in the test's thread when their transaction really commits, as the worker
+    would run them after it (so these tests use real commits, not a wrapping transaction)."""
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        yield callbacks
+    yield
     celery_app.conf.task_always_eager = False
 
 
