@@ -5,6 +5,7 @@ encrypted), the same read from a server environment variable, or DefaultAzureCre
 (environment, managed identity, CLI login) with its probe bounded in time.
 """
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -30,6 +31,9 @@ from projects.sources.listing import (
     SourceUnavailable,
     has_image_extension,
 )
+
+# The SDK logs every request and response at INFO; one page view would flood the log.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 AZURE_BLOB_DOMAINS = (
     ".blob.core.windows.net",
@@ -191,7 +195,7 @@ def default_credential():
         detail = (
             f"no identity answered within {timeout} s"
             if "error" not in outcome
-            else str(outcome["error"]).strip().splitlines()[0]
+            else str(outcome["error"]).strip().splitlines()[0].rstrip(".")
         )
         raise SourceUnavailable(
             "No Azure identity is available on this server (environment, managed identity or "

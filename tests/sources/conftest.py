@@ -30,7 +30,7 @@ def image_bytes(fmt: str = "PNG", size=(40, 30), mode: str = "RGB", seed: int = 
     width, height = size
     if mode == "I;16":
         array = rng.integers(0, 65535, (height, width), dtype=np.uint16)
-        picture = PILImage.fromarray(array, mode="I;16")
+        picture = PILImage.fromarray(array)  # uint16 grey: mode I;16
     elif mode == "P":
         picture = PILImage.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
         picture = picture.convert("P", palette=PILImage.Palette.ADAPTIVE, colors=16)
