@@ -49,42 +49,50 @@ def folder_resolve(raw: str) -> Path:
 def folder_list(root: Path, *, recursive: bool, extensions: list[str]) -> Iterator[Listed]:
     """Image files under `root`, with size and modification time as the etag.
 
-    Symlinked files or folders whose target is outside `root` are skipped, so a link cannot
-    expose files the root was not meant to share.
+    Symlinked files whose target is outside `root` are skipped, so a link cannot expose
+    files the root was not meant to share; linked folders are not followed (a link to an
+    ancestor would loop). Paths stay plain strings: pathlib per entry would double the time
+    of a walk over 100,000 files.
     """
     root = Path(root)
     if not root.is_dir():
         raise SourceUnavailable(f"The folder {str(root)!r} is gone or is not a folder.")
     real_root = root.resolve()
-    stack = [root]
+    stack = [(str(root), "")]
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as error:
-            if folder == root:
+            if not prefix:
                 raise SourceUnavailable(f"The folder cannot be read: {error.strerror}.") from None
             continue
         for entry in entries:
-            yield from _entry(entry, root, real_root, recursive, extensions, stack)
+            try:
+                listed = _entry(entry, prefix, real_root, recursive, extensions, stack)
+            except OSError:
+                continue
+            if listed is not None:
+                yield listed
 
 
-def _entry(entry, root, real_root, recursive, extensions, stack) -> Iterator[Listed]:
-    try:
-        if entry.is_symlink() and not _inside(Path(entry.path), real_root):
-            return
-        if entry.is_dir():
-            # Linked folders are not followed: a link to an ancestor would loop forever.
-            if recursive and not entry.is_symlink():
-                stack.append(Path(entry.path))
-            return
-        if not entry.is_file() or not has_image_extension(entry.name, extensions):
-            return
-        stat = entry.stat()
-    except OSError:
-        return
-    relative = Path(entry.path).relative_to(root).as_posix()
-    yield Listed(path=relative, size=stat.st_size, etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+def _entry(entry, prefix, real_root, recursive, extensions, stack) -> Listed | None:
+    if entry.is_dir(follow_symlinks=False):
+        if recursive:
+            stack.append((entry.path, f"{prefix}{entry.name}/"))
+        return None
+    if not has_image_extension(entry.name, extensions):
+        return None
+    if entry.is_symlink() and not _inside(Path(entry.path), real_root):
+        return None
+    if not entry.is_file():
+        return None
+    stat = entry.stat()
+    return Listed(
+        path=prefix + entry.name,
+        size=stat.st_size,
+        etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}",
+    )
 
 
 def _inside(path: Path, real_root: Path) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from projects.models import Image, Source
@@ -94,7 +94,7 @@ def scan_apply(
     }
     result = ScanResult()
     seen: set[str] = set()
-    new: list[Image] = []
+    new: list[Listed] = []
     returned: list[int] = []
     changed: list[Image] = []
     problems: dict[str, list[int]] = {}
@@ -109,9 +109,9 @@ def scan_apply(
             continue
         seen.add(entry.path)
         if row is None:
-            new.append(_new_image(source, entry))
+            new.append(entry)
             if len(new) >= BATCH:
-                result.added += _insert(new)
+                result.added += _insert(source, new)
                 if not progress(result.listed):
                     return result
         else:
@@ -120,31 +120,51 @@ def scan_apply(
                 returned.append(pk)
             if (entry.size, entry.etag) != (size, etag) and (entry.size or entry.etag):
                 changed.append(Image(pk=pk, size=entry.size, etag=entry.etag))
-    result.added += _insert(new)
+    result.added += _insert(source, new)
     vanished = [row[0] for path, row in existing.items() if path not in seen and row[3]]
     _flag(source, vanished=vanished, returned=returned, changed=changed, problems=problems)
     result.vanished, result.returned, result.changed = len(vanished), len(returned), len(changed)
     return result
 
 
-def _new_image(source: Source, entry: Listed) -> Image:
-    return Image(
-        project_id=source.project_id,
-        source=source,
-        path=entry.path,
-        size=entry.size,
-        etag=entry.etag,
-    )
+def _insert(source: Source, entries: list[Listed]) -> int:
+    """Insert new images with one executemany per batch.
 
-
-def _insert(images: list[Image]) -> int:
-    if not images:
+    The ORM's bulk_create costs about 250 microseconds per row here (SQLite's parameter
+    limit cuts it into batches of ~47 rows, and every field of every row is prepared one by
+    one); a pool of 100,000 files then takes half a minute. The rows differ only in path,
+    size and etag, so every other column is prepared once. ON CONFLICT DO NOTHING keeps a
+    retried or concurrent scan from failing on rows it already added.
+    """
+    if not entries:
         return 0
-    count = len(images)
-    # ignore_conflicts: a retried or concurrent scan must not fail on rows it already added.
-    Image.objects.bulk_create(images, batch_size=500, ignore_conflicts=True)
-    images.clear()
+    count = len(entries)
+    template, sql = _insert_statement(source)
+    at = {name: index for index, name in enumerate(template)}
+    rows = []
+    for entry in entries:
+        row = list(template.values())
+        row[at["path"]], row[at["size"]], row[at["etag"]] = entry.path, entry.size, entry.etag
+        rows.append(row)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    entries.clear()
     return count
+
+
+def _insert_statement(source: Source) -> tuple[dict, str]:
+    fields = [f for f in Image._meta.concrete_fields if not f.primary_key]
+    values = {f.attname: f.get_default() for f in fields}
+    values.update(project_id=source.project_id, source_id=source.pk, added_at=timezone.now())
+    template = {f.attname: f.get_db_prep_save(values[f.attname], connection) for f in fields}
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {quote(Image._meta.db_table)} ({columns}) VALUES ({marks}) "
+        "ON CONFLICT DO NOTHING"
+    )
+    return template, sql
 
 
 @transaction.atomic
