@@ -105,21 +105,23 @@ def scan_apply(
             result.unreadable += 1
             if row is not None:
                 problems.setdefault(entry.problem, []).append(row[0])
+            else:
+                new.append(Listed(path=entry.path))  # registered; its first read says why
             seen.add(entry.path)
             continue
         seen.add(entry.path)
         if row is None:
             new.append(entry)
-            if len(new) >= BATCH:
-                result.added += _insert(source, new)
-                if not progress(result.listed):
-                    return result
         else:
             pk, size, etag, available = row
             if not available:
                 returned.append(pk)
             if (entry.size, entry.etag) != (size, etag) and (entry.size or entry.etag):
                 changed.append(Image(pk=pk, size=entry.size, etag=entry.etag))
+        if result.listed % BATCH == 0:
+            result.added += _insert(source, new)
+            if not progress(result.listed):
+                return result
     result.added += _insert(source, new)
     vanished = [row[0] for path, row in existing.items() if path not in seen and row[3]]
     _flag(source, vanished=vanished, returned=returned, changed=changed, problems=problems)

@@ -22,6 +22,9 @@ def source_scan_run(*, job_id: int) -> Job:
     """Run one scan job. Re-running a finished job does nothing; a retried one adds no
     duplicate images (rows are unique per path)."""
     job = Job.objects.select_related("project").get(pk=job_id)
+    if job.status == Job.Status.CANCELLING:
+        _finish(job, Job.Status.CANCELLED, "Cancelled before it started.", {})
+        return job
     if job.status not in {Job.Status.QUEUED, Job.Status.RUNNING}:
         return job
     source = Source.objects.get(pk=job.params["source_id"])
