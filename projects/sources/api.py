@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from PIL import Image as PILImage
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -177,7 +177,7 @@ class UploadApi(ServiceErrorsMixin, APIView):
                 request.user, data.validated_data["source"], need="edit"
             )
             if source.project_id != project.pk:
-                source = None
+                raise ValidationError({"source": "That source belongs to another project."})
         outcomes = services.upload_files(
             project=project, files=data.validated_data["files"], source=source
         )

@@ -44,7 +44,12 @@ def source_removal_summary(source: Source) -> dict:
 
 def upload_with_key(project: Project, key: str) -> Image | None:
     return (
-        Image.objects.filter(project=project, key=key, source__kind=Source.Kind.UPLOAD)
+        Image.objects.filter(
+            project=project,
+            key=key,
+            source__kind=Source.Kind.UPLOAD,
+            source__removed_at__isnull=True,
+        )
         .order_by("id")
         .first()
     )

@@ -120,3 +120,30 @@ def test_an_upload_without_files_says_what_to_do(team, api_client):
     response = _upload(api_client(team.owner), team.project)
     assert response.status_code == 400
     assert "files" in response.json()["error"]["fields"]
+
+
+def test_the_demo_project_is_filled_through_the_upload_service(make_user):
+    from projects.services import demo_project_create
+    from projects.sources import reader
+
+    project = demo_project_create(owner=make_user("admin"))
+    images = Image.objects.filter(project=project)
+    assert images.count() == 5
+    assert {image.source.name for image in images} == {"Sample photographs"}
+    assert all(image.key and image.width for image in images)
+    assert (
+        reader.load(images.get(path__endswith="/coffee.png")).width
+        == images.get(path__endswith="/coffee.png").width
+    )
+    assert demo_project_create(owner=make_user("again")) is None
+
+
+def test_files_cannot_go_into_another_projects_source(team, api_client):
+    theirs = Source.objects.create(project=team.other_project, kind=Source.Kind.UPLOAD, name="x")
+    team.other_project.memberships.create(user=team.owner, role="owner")
+    response = _upload(
+        api_client(team.owner), team.project, _file("a.png", image_bytes()), source=theirs.pk
+    )
+    assert response.status_code == 400
+    assert "another project" in response.json()["error"]["message"]
+    assert not Image.objects.exists()
