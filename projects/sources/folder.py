@@ -15,6 +15,14 @@ from projects.sources.listing import (
 )
 
 
+def folder_allowed(path: Path) -> bool:
+    """Whether a registered folder is still inside the roots the server allows now."""
+    real = Path(path).resolve()
+    return any(
+        real.is_relative_to(Path(root).resolve()) for root in settings.ANNOTATOR_FOLDER_ROOTS
+    )
+
+
 def folder_resolve(raw: str) -> Path:
     """The real folder for a path typed by a client, or a ValidationError saying why not.
 
@@ -55,6 +63,8 @@ def folder_list(root: Path, *, recursive: bool, extensions: list[str]) -> Iterat
     of a walk over 100,000 files.
     """
     root = Path(root)
+    if not folder_allowed(root):
+        raise SourceUnavailable(f"{str(root)!r} is no longer inside ANNOTATOR_FOLDER_ROOTS.")
     if not root.is_dir():
         raise SourceUnavailable(f"The folder {str(root)!r} is gone or is not a folder.")
     real_root = root.resolve()

@@ -20,7 +20,7 @@ from projects.events import project_group, publish
 from projects.models import Image, Source
 from projects.sources.azure import azure_read
 from projects.sources.cache import cache_key, cached_bytes
-from projects.sources.folder import folder_read
+from projects.sources.folder import folder_allowed, folder_read
 from projects.sources.listing import ImageInvalid, ImageUnavailable
 from projects.sources.web import RefusedURL, url_fetch
 
@@ -43,7 +43,10 @@ def read_bytes(image: Image) -> bytes:
     if source.kind == Source.Kind.UPLOAD:
         return folder_read(Path(settings.ANNOTATOR_UPLOAD_DIR), image.path)
     if source.kind == Source.Kind.FOLDER:
-        return folder_read(Path(source.location["path"]), image.path)
+        root = Path(source.location["path"])
+        if not folder_allowed(root):
+            raise ImageUnavailable(f"{str(root)!r} is no longer inside ANNOTATOR_FOLDER_ROOTS.")
+        return folder_read(root, image.path)
     key = cache_key(source.pk, image.path, image.etag)
     if source.kind == Source.Kind.URL:
         return cached_bytes(key, lambda: _fetch_url(image.path))

@@ -315,7 +315,7 @@ def _store_one(project, source, upload: CheckedUpload, written: list[Path]) -> U
     relative = upload.relative_path(project.pk)
     path = Path(settings.ANNOTATOR_UPLOAD_DIR) / relative
     if not path.exists():
-        written.append(upload_store(relative, upload.data))
+        written.append(upload_store(relative, upload.file))
     image = Image.objects.create(
         project=project,
         source=source,
@@ -323,7 +323,7 @@ def _store_one(project, source, upload: CheckedUpload, written: list[Path]) -> U
         key=upload.key,
         width=upload.width,
         height=upload.height,
-        size=len(upload.data),
+        size=upload.size,
         checked_at=timezone.now(),
     )
     return UploadOutcome(name=upload.name, image=image, duplicate=False)

@@ -19,7 +19,8 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 @dataclass(frozen=True)
 class CheckedUpload:
     name: str  # the client's file name, made safe for a path
-    data: bytes
+    file: UploadedFile  # kept, not its bytes: a batch of large files must not sit in memory
+    size: int
     key: str  # SHA-256 of the bytes
     width: int
     height: int
@@ -37,6 +38,7 @@ def upload_check(file: UploadedFile) -> CheckedUpload:
     name = safe_name(file.name or "image")
     if file.size is not None and file.size > limit_mb * 1024 * 1024:
         raise ImageInvalid(f"{name}: larger than the {limit_mb} MB this server accepts.")
+    file.seek(0)
     data = file.read()
     if len(data) > limit_mb * 1024 * 1024:
         raise ImageInvalid(f"{name}: larger than the {limit_mb} MB this server accepts.")
@@ -46,7 +48,8 @@ def upload_check(file: UploadedFile) -> CheckedUpload:
         raise ImageInvalid(f"{name}: {error}") from None
     return CheckedUpload(
         name=name,
-        data=data,
+        file=file,
+        size=len(data),
         key=hashlib.sha256(data).hexdigest(),
         width=decoded.width,
         height=decoded.height,
@@ -59,12 +62,14 @@ def safe_name(name: str) -> str:
     return cleaned[:150]
 
 
-def upload_store(relative: str, data: bytes) -> Path:
-    """Write the bytes under the upload folder; a temp file renamed into place, so a crash
+def upload_store(relative: str, file: UploadedFile) -> Path:
+    """Copy the upload under the upload folder; a temp file renamed into place, so a crash
     never leaves half a file under a real name."""
     path = Path(settings.ANNOTATOR_UPLOAD_DIR) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
+    file.seek(0)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".part") as temp:
-        temp.write(data)
+        for chunk in file.chunks():
+            temp.write(chunk)
     os.replace(temp.name, path)
     return path

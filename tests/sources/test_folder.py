@@ -171,3 +171,12 @@ def test_a_folder_that_is_gone_makes_the_source_unavailable_not_a_crash(
     client.post(reverse("api:api-source-scan", kwargs={"source_id": source_id}))
     source.refresh_from_db()
     assert source.available and source.unavailable_reason == ""
+
+
+def test_a_folder_dropped_from_the_allowed_roots_is_no_longer_read(
+    team, api_client, folder_root, eager_tasks, settings
+):
+    _add_folder(api_client(team.owner), team.project, path=str(folder_root))
+    settings.ANNOTATOR_FOLDER_ROOTS = [folder_root / "a" / "b"]
+    with pytest.raises(reader.ImageUnavailable, match="no longer inside"):
+        reader.load(Image.objects.get(path="one.png"))

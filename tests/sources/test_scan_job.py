@@ -28,9 +28,10 @@ def test_a_scan_cancelled_before_it_starts_ends_cancelled(team, folder_root, api
     assert not Image.objects.filter(source_id=body["source"]["id"]).exists()
 
 
-def test_a_long_scan_reports_progress_per_batch_and_stops_when_told(team, tmp_path):
+def test_a_long_scan_reports_progress_per_batch_and_stops_when_told(team, tmp_path, settings):
     root = tmp_path / "many"
     root.mkdir()
+    settings.ANNOTATOR_FOLDER_ROOTS = [root]
     for n in range(BATCH * 2 + 10):
         (root / f"{n:05d}.png").touch()
     source = Source.objects.create(
