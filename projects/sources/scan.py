@@ -3,6 +3,7 @@ returned ones restored, changed ones noted. Nothing here reads pixels."""
 
 import urllib.error
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from projects.sources.listing import Listed, SourceUnavailable
 from projects.sources.web import RefusedURL, url_head
 
 BATCH = 2000
+URL_CHECKS_AT_ONCE = 8
 GONE = "Not found when the source was last scanned."
 
 
@@ -46,7 +48,7 @@ def source_listing(source: Source, *, check_remote: bool = True) -> Iterator[Lis
         )
     if source.kind == Source.Kind.URL:
         urls = location.get("urls", [])
-        return (_url_entry(url) for url in urls) if check_remote else map(Listed, urls)
+        return _url_listing(urls) if check_remote else map(Listed, urls)
     if source.kind == Source.Kind.AZURE_BLOB:
         return azure_list(source)
     raise SourceUnavailable(f"Unknown source kind {source.kind!r}.")
@@ -58,6 +60,12 @@ def _upload_listing(source: Source) -> Iterator[Listed]:
         file = root / path
         if file.is_file():
             yield Listed(path=path, size=file.stat().st_size, etag=etag)
+
+
+def _url_listing(urls: list[str]) -> Iterator[Listed]:
+    # Each check waits on a remote server; a few at a time keeps a long list bearable.
+    with ThreadPoolExecutor(max_workers=URL_CHECKS_AT_ONCE) as pool:
+        yield from pool.map(_url_entry, urls)
 
 
 def _url_entry(url: str) -> Listed:
