@@ -19,6 +19,7 @@ from projects.sources.azure import azure_location_parse
 from projects.sources.folder import folder_resolve
 from projects.sources.listing import ImageInvalid, normalize_extensions
 from projects.sources.scan import scan_apply, source_listing
+from projects.sources.tasks import source_scan_task
 from projects.sources.upload import CheckedUpload, upload_check, upload_store
 from projects.sources.web import RefusedURL, url_check_host, url_parse_list
 
@@ -63,16 +64,7 @@ def source_folder_create(
 def source_urls_create(*, project: Project, urls: str | list[str], name: str = "") -> Source:
     """URLs are recorded at once (nothing is fetched); each is checked against the address
     rules so a refused one never enters the pool."""
-    checked = url_parse_list(urls)
-    refused = []
-    # One lookup per host: a pasted list of thousands of URLs is mostly a few hosts.
-    for url in {urlsplit(url).netloc: url for url in checked}.values():
-        try:
-            url_check_host(url)
-        except RefusedURL as error:
-            refused.append(str(error))
-    if refused:
-        raise ValidationError({"urls": refused})
+    checked = _urls_checked(urls)
     with transaction.atomic():
         source = Source.objects.create(
             project=project,
@@ -86,8 +78,22 @@ def source_urls_create(*, project: Project, urls: str | list[str], name: str = "
     return source
 
 
+def _urls_checked(urls: str | list[str]) -> list[str]:
+    checked = url_parse_list(urls)
+    refused = []
+    # One lookup per host: a pasted list of thousands of URLs is mostly a few hosts.
+    for url in {urlsplit(url).netloc: url for url in checked}.values():
+        try:
+            url_check_host(url)
+        except RefusedURL as error:
+            refused.append(str(error))
+    if refused:
+        raise ValidationError({"urls": refused})
+    return checked
+
+
 def _url_source_name(urls: list[str]) -> str:
-    return urls[0] if len(urls) == 1 else f"{len(urls)} URLs"
+    return urls[0][:200] if len(urls) == 1 else f"{len(urls)} URLs"
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ def source_azure_create(
         source = Source.objects.create(
             project=project,
             kind=Source.Kind.AZURE_BLOB,
-            name=name or f"{location.container}/{location.prefix}".rstrip("/"),
+            name=(name or f"{location.container}/{location.prefix}".rstrip("/"))[:200],
             location={**location.as_json(), "extensions": _extensions(extensions)},
         )
         source.credential = _credential(project, source.name, credential, credential_id)
@@ -185,7 +191,7 @@ def source_update(
     if prefix is not None and source.kind == Source.Kind.AZURE_BLOB:
         location["prefix"] = prefix.lstrip("/")
     if add_urls and source.kind == Source.Kind.URL:
-        location["urls"] = list(dict.fromkeys([*location["urls"], *url_parse_list(add_urls)]))
+        location["urls"] = list(dict.fromkeys([*location["urls"], *_urls_checked(add_urls)]))
     with transaction.atomic():
         if name is not None:
             if not name.strip():
@@ -240,9 +246,15 @@ def image_restore(*, image: Image) -> Image:
 
 def source_scan_start(*, source: Source, user=None) -> Job:
     """A scan runs as a job on the default queue; it is enqueued once the caller's
-    transaction commits, so the worker always finds the source and the job."""
-    from projects.sources.tasks import source_scan_task
-
+    transaction commits, so the worker always finds the source and the job. A scan of the
+    source that is still queued or running is returned instead of starting a second."""
+    active = Job.objects.filter(
+        kind=Job.Kind.SOURCE_SCAN,
+        params__source_id=source.pk,
+        status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
+    ).first()
+    if active is not None:
+        return active
     job = Job.objects.create(
         project=source.project,
         kind=Job.Kind.SOURCE_SCAN,

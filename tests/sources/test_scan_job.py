@@ -51,3 +51,11 @@ def test_a_long_scan_reports_progress_per_batch_and_stops_when_told(team, tmp_pa
     # What was found before the cancel is kept; nothing was flagged as vanished.
     assert result.added == BATCH * 2 and result.vanished == 0
     assert source.images.count() == BATCH * 2
+
+
+def test_asking_again_while_a_scan_is_queued_returns_that_scan(team, folder_root, api_client):
+    client = api_client(team.owner)
+    body = _folder_source(client, team.project, folder_root)
+    url = reverse("api:api-source-scan", kwargs={"source_id": body["source"]["id"]})
+    assert client.post(url).json()["id"] == body["job"]["id"]
+    assert Job.objects.filter(kind=Job.Kind.SOURCE_SCAN).count() == 1
