@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from projects import selectors as project_selectors
 from projects.encoding import mask_to_rle
-from projects.models import Image, Job, MaskObject, Source
+from projects.models import Credential, Image, Job, MaskObject, Source
 from tests.sources.conftest import image_bytes
 
 
@@ -114,3 +114,15 @@ def test_an_empty_upload_source_can_be_added_and_filled(team, api_client):
     )
     assert upload.status_code == 201, upload.content
     assert Image.objects.get(pk=upload.json()[0]["image"]["id"]).source_id == source_id
+
+
+def test_a_project_with_a_credential_source_can_still_be_deleted(team, api_client):
+    credential = Credential.objects.create(project=team.project, name="k", kind="sas_token")
+    Source.objects.create(
+        project=team.project, kind=Source.Kind.AZURE_BLOB, name="az", credential=credential
+    )
+    response = api_client(team.owner).delete(
+        reverse("api:api-project", kwargs={"project_id": team.project.pk})
+    )
+    assert response.status_code == 204
+    assert not Credential.objects.exists()
