@@ -89,6 +89,11 @@ def decode(data: bytes) -> DecodedImage:
             rgb = _to_rgb(picture)
     except PILImage.DecompressionBombError as error:
         raise ImageInvalid(f"The image is too large: {error}") from None
+    except PILImage.UnidentifiedImageError:
+        raise ImageInvalid(
+            "The file is not a readable image (not JPEG, PNG, TIFF, BMP, WebP, GIF or another "
+            "format this server reads)."
+        ) from None
     except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombWarning) as error:
         raise ImageInvalid(f"The file is not a readable image ({error}).") from None
     return DecodedImage(
