@@ -72,7 +72,8 @@ def folder_root(tmp_path, settings) -> Path:
 @dataclass
 class WebServer:
     base: str
-    routes: dict = field(default_factory=dict)  # path -> (status, content type, body)
+    # path -> (status, content type, body); (seconds, "slow", body) answers after a delay
+    routes: dict = field(default_factory=dict)
     hits: list = field(default_factory=list)
 
     def url(self, path: str) -> str:
@@ -92,6 +93,9 @@ def web(settings):
             status, kind, body = server_state.routes.get(
                 self.path, (404, "text/plain", b"not found")
             )
+            if kind == "slow":
+                time.sleep(status)  # a server that takes `status` seconds to answer
+                status, kind = 200, "image/png"
             if status in {301, 302}:
                 self.send_response(status)
                 self.send_header("Location", body.decode())

@@ -130,3 +130,14 @@ def test_a_rescan_flags_a_url_that_now_answers_404_and_restores_it_later(
     client.post(reverse("api:api-source-scan", kwargs={"source_id": source_id}))
     image.refresh_from_db()
     assert image.available
+
+
+def test_a_server_that_does_not_answer_in_time_is_reported(team, api_client, web, settings):
+    settings.ANNOTATOR_URL_TIMEOUT_S = 1
+    web.routes["/slow.png"] = (2, "slow", image_bytes())
+    _add_urls(api_client(team.annotator), team.project, [web.url("/slow.png")])
+    image = Image.objects.get(path=web.url("/slow.png"))
+    with pytest.raises(reader.ImageUnavailable, match="cannot be reached.*timed out"):
+        reader.load(image)
+    image.refresh_from_db()
+    assert not image.available and "timed out" in image.unavailable_reason
