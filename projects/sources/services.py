@@ -323,7 +323,15 @@ def _store_all(project, checked: list[CheckedUpload], source) -> list[UploadOutc
 def _store_one(project, source, upload: CheckedUpload, written: list[Path]) -> UploadOutcome:
     existing = selectors.upload_with_key(project, upload.key)
     if existing is not None:
-        # Uploading the same bytes again means the person wants the image in the pool.
+        # Uploading the same bytes again means the person wants the image in the pool,
+        # readable: put back a file that went missing and clear the flags.
+        if not (Path(settings.ANNOTATOR_UPLOAD_DIR) / existing.path).is_file():
+            written.append(upload_store(existing.path, upload.file))
+        if not existing.available:
+            Image.objects.filter(pk=existing.pk).update(
+                available=True, unavailable_reason="", checked_at=timezone.now()
+            )
+            existing.refresh_from_db()
         image_restore(image=existing)
         return UploadOutcome(name=upload.name, image=existing, duplicate=True)
     relative = upload.relative_path(project.pk)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -147,3 +148,18 @@ def test_files_cannot_go_into_another_projects_source(team, api_client):
     assert response.status_code == 400
     assert "another project" in response.json()["error"]["message"]
     assert not Image.objects.exists()
+
+
+def test_uploading_a_lost_file_again_makes_its_image_readable(team, api_client, settings):
+    from projects.sources import reader
+
+    client = api_client(team.annotator)
+    data = image_bytes(seed=12)
+    image_id = _upload(client, team.project, _file("a.png", data)).json()[0]["image"]["id"]
+    image = Image.objects.get(pk=image_id)
+    (Path(settings.ANNOTATOR_UPLOAD_DIR) / image.path).unlink()
+    with pytest.raises(reader.ImageUnavailable):
+        reader.load(image)
+    again = _upload(client, team.project, _file("a.png", data)).json()[0]
+    assert again["duplicate"] is True and again["image"]["available"] is True
+    assert reader.load(Image.objects.get(pk=image_id)).key == image.key
