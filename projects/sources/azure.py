@@ -42,7 +42,6 @@ AZURE_BLOB_DOMAINS = (
     ".blob.storage.azure.net",
 )
 STORAGE_SCOPE = "https://storage.azure.com/.default"
-CLIENT_OPTIONS = {"connection_timeout": 10, "read_timeout": 60, "retry_total": 1}
 
 
 @dataclass(frozen=True)
@@ -112,32 +111,35 @@ def account_name(account_url: str) -> str:
 
 def container_client(source: Source) -> ContainerClient:
     location = source.location
+    url, container = location["account_url"], location["container"]
     credential = source.credential
-    if credential is None:
-        return ContainerClient(location["account_url"], location["container"], **CLIENT_OPTIONS)
+    if credential is None:  # a public container
+        return _client(url, container, None)
     secret = _secret(credential)
-    kind = credential.kind
-    if kind == Credential.Kind.ENVIRONMENT:
-        kind = _guess_kind(secret)
+    kind = (
+        _guess_kind(secret) if credential.kind == Credential.Kind.ENVIRONMENT else credential.kind
+    )
     if kind == Credential.Kind.CONNECTION_STRING:
         return ContainerClient.from_connection_string(
-            secret, location["container"], **CLIENT_OPTIONS
+            secret, container, connection_timeout=10, read_timeout=60, retry_total=1
         )
     if kind == Credential.Kind.ACCOUNT_KEY:
-        key = {"account_name": account_name(location["account_url"]), "account_key": secret}
-        return ContainerClient(
-            location["account_url"], location["container"], credential=key, **CLIENT_OPTIONS
-        )
+        return _client(url, container, {"account_name": account_name(url), "account_key": secret})
     if kind == Credential.Kind.SAS_TOKEN:
-        sas = AzureSasCredential(secret.lstrip("?"))
-        return ContainerClient(
-            location["account_url"], location["container"], credential=sas, **CLIENT_OPTIONS
-        )
+        return _client(url, container, AzureSasCredential(secret.lstrip("?")))
+    return _client(url, container, default_credential())
+
+
+def _client(url: str, container: str, credential) -> ContainerClient:
+    # One retry and short connect timeouts: an unreachable account is reported in seconds
+    # instead of after the SDK's default back-off of about a minute.
     return ContainerClient(
-        location["account_url"],
-        location["container"],
-        credential=default_credential(),
-        **CLIENT_OPTIONS,
+        url,
+        container,
+        credential=credential,
+        connection_timeout=10,
+        read_timeout=60,
+        retry_total=1,
     )
 
 

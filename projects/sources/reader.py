@@ -85,8 +85,7 @@ def decode(data: bytes) -> DecodedImage:
                     f"{picture.width} x {picture.height} pixels is more than the "
                     f"{limit:,} this server accepts (ANNOTATOR_MAX_IMAGE_PIXELS)"
                 )
-            picture = ImageOps.exif_transpose(picture)
-            rgb = _to_rgb(picture)
+            rgb = _to_rgb(ImageOps.exif_transpose(picture))
     except PILImage.DecompressionBombError as error:
         raise ImageInvalid(f"The image is too large: {error}") from None
     except PILImage.UnidentifiedImageError:
