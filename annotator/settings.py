@@ -271,3 +271,24 @@ ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB = env_int("ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB",
 ANNOTATOR_ARCHIVE_MAX_MEMBERS = env_int("ANNOTATOR_ARCHIVE_MAX_MEMBERS", 500_000)
 # Export files are deleted this long after they were made (their jobs stay).
 ANNOTATOR_EXPORT_KEEP_HOURS = env_int("ANNOTATOR_EXPORT_KEEP_HOURS", 24)
+
+# Image sources: uploads, server folders, URLs and Azure Blob Storage.
+# Bytes of remote images (URLs, Azure) are kept on disk up to this size, oldest dropped first.
+ANNOTATOR_SOURCE_CACHE_MB = env_int("ANNOTATOR_SOURCE_CACHE_MB", 2048)
+ANNOTATOR_THUMBNAIL_PX = env_int("ANNOTATOR_THUMBNAIL_PX", 256)
+ANNOTATOR_IMAGE_EXTENSIONS = env_list(
+    "ANNOTATOR_IMAGE_EXTENSIONS",
+    default=[".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"],
+)
+# URL sources refuse hosts on loopback, private, link-local and metadata addresses unless
+# this is set (a server meant to read from its own network).
+ANNOTATOR_URL_ALLOW_PRIVATE = env_bool("ANNOTATOR_URL_ALLOW_PRIVATE", default=False)
+ANNOTATOR_URL_TIMEOUT_S = env_int("ANNOTATOR_URL_TIMEOUT_S", 20)
+ANNOTATOR_URL_MAX_MB = env_int("ANNOTATOR_URL_MAX_MB", ANNOTATOR_MAX_UPLOAD_MB)
+# Azure account URLs must be on an Azure Storage domain unless this is set (Azurite, Azure
+# Stack or a private endpoint under its own name).
+ANNOTATOR_AZURE_ALLOW_CUSTOM_ENDPOINTS = env_bool(
+    "ANNOTATOR_AZURE_ALLOW_CUSTOM_ENDPOINTS", default=False
+)
+# DefaultAzureCredential probes managed identity and the CLI; give up after this long.
+ANNOTATOR_AZURE_CREDENTIAL_TIMEOUT_S = env_int("ANNOTATOR_AZURE_CREDENTIAL_TIMEOUT_S", 15)

@@ -15,6 +15,7 @@ api_patterns = [
     *project_api,
     path("", include("projects.workflow.urls")),
     *export_api,
+    path("", include("projects.sources.urls")),
 ]
 
 urlpatterns = [

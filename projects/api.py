@@ -27,7 +27,6 @@ from projects.serializers import (
     ProjectStateInput,
     ProjectStateOutput,
     ProjectUpdateInput,
-    SourceOutput,
 )
 
 
@@ -164,20 +163,6 @@ class LabelDetailApi(ServiceErrorsMixin, APIView):
         label = access.label_for_user(request.user, label_id, need="edit")
         label.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class SourceListApi(APIView):
-    @extend_schema(responses=SourceOutput(many=True))
-    def get(self, request, project_id: int):
-        project = access.project_for_user(request.user, project_id)
-        return Response(SourceOutput(selectors.project_sources(project), many=True).data)
-
-
-class SourceDetailApi(APIView):
-    @extend_schema(responses=SourceOutput)
-    def get(self, request, source_id: int):
-        source = access.source_for_user(request.user, source_id)
-        return Response(SourceOutput(source).data)
 
 
 class ImageListApi(APIView):

@@ -118,8 +118,10 @@ class Source(models.Model):
     # Where the images are, in the kind's own terms: {"path", "recursive", "extensions"}
     # for a folder, {"urls"} for URLs, {"account_url", "container", "prefix"} for Azure.
     location = models.JSONField(default=dict, blank=True)
+    # RESTRICT, not PROTECT: a credential in use cannot be deleted on its own, but deleting
+    # the project deletes both.
     credential = models.ForeignKey(
-        Credential, null=True, blank=True, on_delete=models.PROTECT, related_name="sources"
+        Credential, null=True, blank=True, on_delete=models.RESTRICT, related_name="sources"
     )
     available = models.BooleanField(default=True)
     unavailable_reason = models.TextField(blank=True)

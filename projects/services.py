@@ -1,17 +1,15 @@
 """Writes and workflows on projects, members and labels."""
 
-import hashlib
 import secrets
-import shutil
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
-from PIL import Image as PILImage
 
-from projects.models import Image, Label, Membership, Project, Role, Source
+from projects.models import Label, Membership, Project, Role
 
 DEFAULT_LABELS = [("object", "#e6194b")]
 STATE_FIELDS = ("ui_settings", "export_settings")
@@ -141,32 +139,20 @@ def demo_project_create(*, owner) -> Project | None:
         return None
     import skimage  # imported here: only the first run needs it
 
+    from projects.sources.services import source_upload_create, upload_files
+
     data_dir = Path(skimage.__file__).parent / "data"
-    files = [data_dir / name for name in DEMO_IMAGES if (data_dir / name).is_file()]
-    upload_dir = Path(settings.ANNOTATOR_UPLOAD_DIR) / "demo"
-    upload_dir.mkdir(parents=True, exist_ok=True)
+    files = [
+        SimpleUploadedFile(name, (data_dir / name).read_bytes())
+        for name in DEMO_IMAGES
+        if (data_dir / name).is_file()
+    ]
     with transaction.atomic():
         project = project_create(
             name=DEMO_NAME,
             description="Sample photographs to try the editor on.",
             owner=owner,
         )
-        source = Source.objects.create(
-            project=project, kind=Source.Kind.UPLOAD, name="Sample photographs"
-        )
-        for file in files:
-            target = upload_dir / file.name
-            shutil.copyfile(file, target)
-            data = target.read_bytes()
-            with PILImage.open(target) as picture:
-                width, height = picture.size
-            Image.objects.create(
-                project=project,
-                source=source,
-                path=f"demo/{file.name}",
-                key=hashlib.sha256(data).hexdigest(),
-                width=width,
-                height=height,
-                size=len(data),
-            )
+        source = source_upload_create(project=project, name="Sample photographs")
+        upload_files(project=project, files=files, source=source)
     return project

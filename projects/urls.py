@@ -26,8 +26,6 @@ api_urlpatterns = [
     ),
     path("projects/<int:project_id>/labels/", api.LabelListApi.as_view(), name="api-labels"),
     path("labels/<int:label_id>/", api.LabelDetailApi.as_view(), name="api-label"),
-    path("projects/<int:project_id>/sources/", api.SourceListApi.as_view(), name="api-sources"),
-    path("sources/<int:source_id>/", api.SourceDetailApi.as_view(), name="api-source"),
     path("projects/<int:project_id>/images/", api.ImageListApi.as_view(), name="api-images"),
     path("images/<int:image_id>/", api.ImageDetailApi.as_view(), name="api-image"),
     path("jobs/<int:job_id>/", api.JobDetailApi.as_view(), name="api-job"),

@@ -58,3 +58,20 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
 }
+
+AZURITE_VERSION="3.35.0"  # the newest release that still runs on Node 20
+AZURITE_DIR="$ROOT/.tools/azurite"
+AZURITE_BLOB="$AZURITE_DIR/node_modules/.bin/azurite-blob"
+
+ensure_azurite() {
+  # The Azure Blob Storage emulator for the tests, from npm into a project-local folder.
+  if [ -x "$AZURITE_BLOB" ] && [ "$(cat "$AZURITE_DIR/.version" 2>/dev/null)" = "$AZURITE_VERSION" ]; then
+    return
+  fi
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "Installing Azurite $AZURITE_VERSION (npm)"
+  mkdir -p "$AZURITE_DIR"
+  npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --loglevel=error \
+    "azurite@$AZURITE_VERSION" >/dev/null
+  echo "$AZURITE_VERSION" > "$AZURITE_DIR/.version"
+}

@@ -1,7 +1,11 @@
 """Reading an image of the pool, whatever its source: bytes, then RGB pixels for the model."""
 
+__all__ = ["DecodedImage", "ImageInvalid", "ImageUnavailable", "decode", "load", "read_bytes"]
+
 import hashlib
 import io
+import urllib.error
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,15 +15,14 @@ from django.utils import timezone
 from PIL import Image as PILImage
 from PIL import ImageOps
 
+from projects.crypto import CredentialKeyError
+from projects.events import project_group, publish
 from projects.models import Image, Source
-
-
-class ImageUnavailable(Exception):
-    """The image cannot be read now (gone, unreachable, refused); the reason is the message."""
-
-
-class ImageInvalid(Exception):
-    """The bytes are not an image this application can read."""
+from projects.sources.azure import azure_read
+from projects.sources.cache import cache_key, cached_bytes
+from projects.sources.folder import folder_allowed, folder_read
+from projects.sources.listing import ImageInvalid, ImageUnavailable
+from projects.sources.web import RefusedURL, url_fetch
 
 
 @dataclass(frozen=True)
@@ -31,39 +34,66 @@ class DecodedImage:
 
 
 def read_bytes(image: Image) -> bytes:
-    """The stored bytes of an image, from wherever its source keeps them."""
+    """The stored bytes of an image, from wherever its source keeps them.
+
+    Remote bytes (URLs, Azure) go through the bounded on-disk cache, keyed by the etag the
+    last scan saw, so a changed remote file is fetched again after a re-scan.
+    """
     source = image.source
     if source.kind == Source.Kind.UPLOAD:
-        return _read_file(Path(settings.ANNOTATOR_UPLOAD_DIR), image.path)
+        return folder_read(Path(settings.ANNOTATOR_UPLOAD_DIR), image.path)
     if source.kind == Source.Kind.FOLDER:
-        return _read_file(Path(source.location["path"]), image.path)
-    raise ImageUnavailable(f"Reading {source.get_kind_display()} sources is not supported yet.")
+        root = Path(source.location["path"])
+        if not folder_allowed(root):
+            raise ImageUnavailable(f"{str(root)!r} is no longer inside ANNOTATOR_FOLDER_ROOTS.")
+        return folder_read(root, image.path)
+    key = cache_key(source.pk, image.path, image.etag)
+    if source.kind == Source.Kind.URL:
+        return cached_bytes(key, lambda: _fetch_url(image.path))
+    if source.kind == Source.Kind.AZURE_BLOB:
+        return cached_bytes(key, lambda: azure_read(source, image.path)[0])
+    raise ImageUnavailable(f"Reading {source.get_kind_display()} sources is not supported.")
 
 
-def _read_file(root: Path, relative: str) -> bytes:
-    root = root.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        raise ImageUnavailable(f"{relative!r} is outside its source folder.")
+def _fetch_url(url: str) -> bytes:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ImageUnavailable(f"The file {relative!r} is gone.") from None
-    except OSError as error:
-        raise ImageUnavailable(f"The file {relative!r} cannot be read: {error.strerror}.") from None
+        return url_fetch(url)[0]
+    except RefusedURL as error:
+        raise ImageUnavailable(str(error)) from None
+    except urllib.error.HTTPError as error:
+        raise ImageUnavailable(f"{url!r} answered {error.code} {error.reason}.") from None
+    except urllib.error.URLError as error:
+        raise ImageUnavailable(f"{url!r} cannot be reached: {error.reason}.") from None
+    except (TimeoutError, OSError) as error:
+        raise ImageUnavailable(f"{url!r} cannot be reached: {error}.") from None
 
 
 def decode(data: bytes) -> DecodedImage:
     """RGB pixels for the model: EXIF orientation applied; grey, 16-bit, RGBA and palette
     images converted; dimensions as a person sees the image."""
-    PILImage.MAX_IMAGE_PIXELS = settings.ANNOTATOR_MAX_IMAGE_PIXELS
+    limit = settings.ANNOTATOR_MAX_IMAGE_PIXELS
+    PILImage.MAX_IMAGE_PIXELS = limit
     try:
-        with PILImage.open(io.BytesIO(data)) as picture:
-            picture = ImageOps.exif_transpose(picture)
-            rgb = _to_rgb(picture)
+        with warnings.catch_warnings():
+            # The explicit check below refuses what the warning is about.
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            opened = PILImage.open(io.BytesIO(data))
+        with opened as picture:
+            # Pillow only raises above twice its limit; the setting is the limit itself.
+            if picture.width * picture.height > limit:
+                raise PILImage.DecompressionBombError(
+                    f"{picture.width} x {picture.height} pixels is more than the "
+                    f"{limit:,} this server accepts (ANNOTATOR_MAX_IMAGE_PIXELS)"
+                )
+            rgb = _to_rgb(ImageOps.exif_transpose(picture))
     except PILImage.DecompressionBombError as error:
         raise ImageInvalid(f"The image is too large: {error}") from None
-    except (OSError, SyntaxError, ValueError) as error:
+    except PILImage.UnidentifiedImageError:
+        raise ImageInvalid(
+            "The file is not a readable image (not JPEG, PNG, TIFF, BMP, WebP, GIF or another "
+            "format this server reads)."
+        ) from None
+    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombWarning) as error:
         raise ImageInvalid(f"The file is not a readable image ({error}).") from None
     return DecodedImage(
         rgb=rgb, width=rgb.shape[1], height=rgb.shape[0], key=hashlib.sha256(data).hexdigest()
@@ -99,6 +129,17 @@ def load(image: Image) -> DecodedImage:
     except (ImageUnavailable, ImageInvalid) as error:
         image.mark_unavailable(str(error))
         raise
+    except CredentialKeyError as error:
+        image.mark_unavailable(str(error))
+        raise ImageUnavailable(str(error)) from None
+    if image.key and image.key != decoded.key:
+        # The file behind the path changed since it was first read; annotations made on the
+        # old content may no longer fit, so everyone with the project open is told.
+        publish(
+            project_group(image.project_id),
+            "image.content_changed",
+            {"image_id": image.pk, "old_key": image.key, "new_key": decoded.key},
+        )
     changed = {
         "width": decoded.width,
         "height": decoded.height,

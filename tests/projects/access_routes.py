@@ -81,8 +81,6 @@ ROUTES = [
         data=lambda s: {"color": "#0000ff"},
     ),
     Route("api:api-label", "delete", "edit", kwargs=lambda s: {"label_id": s.label.pk}),
-    Route("api:api-sources", "get", "view", kwargs=P),
-    Route("api:api-source", "get", "view", kwargs=lambda s: {"source_id": s.source.pk}),
     Route("api:api-images", "get", "view", kwargs=P),
     Route("api:api-image", "get", "view", kwargs=lambda s: {"image_id": s.image.pk}),
     Route("api:api-job", "get", "view", kwargs=lambda s: {"job_id": s.job.pk}),
