@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from projects.sources.listing import ImageInvalid
 from projects.sources.reader import decode
 
-SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+SAFE_NAME = re.compile(r"[^\w.-]+")  # letters of any script stay readable
 
 
 @dataclass(frozen=True)
