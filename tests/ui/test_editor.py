@@ -44,5 +44,7 @@ def test_brush_undo_redo_and_complete_and_next(page, live_app, console_errors):
     page.get_by_role("button", name="✓ Complete & next").click()
     page.wait_for_function(f"window.annotatorEditor.state.image.id !== {first}")
     page.get_by_role("button", name="History").click()
-    assert page.locator(".history-item.status-completed").count() == 1
+    completed = page.locator(".history-item.status-completed")
+    completed.first.wait_for()
+    assert completed.count() == 1
     assert not console_errors, console_errors
