@@ -25,7 +25,7 @@ from projects.sources.serializers import (
     AzureSourceInput,
     FolderSourceInput,
     ImageOutput,
-    ImageStateOutput,
+    ImagePresenceOutput,
     JobOutput,
     SourceCreatedOutput,
     SourceOutput,
@@ -192,10 +192,10 @@ def _source_field(request) -> dict:
 
 
 class ImageRemoveApi(APIView):
-    @extend_schema(request=None, responses=ImageStateOutput)
+    @extend_schema(request=None, responses=ImagePresenceOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="edit")
-        return Response(ImageStateOutput(services.image_remove(image=image)).data)
+        return Response(ImagePresenceOutput(services.image_remove(image=image)).data)
 
 
 class ImageRestoreApi(APIView):

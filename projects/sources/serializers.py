@@ -100,7 +100,9 @@ class UploadOutcomeOutput(serializers.Serializer):
         return f"{outcome.name}: added."
 
 
-class ImageStateOutput(serializers.ModelSerializer):
+class ImagePresenceOutput(serializers.ModelSerializer):
+    """Whether an image is in the pool and readable."""
+
     class Meta:
         model = Image
         fields = ["id", "removed_at", "available", "unavailable_reason"]

@@ -112,3 +112,11 @@ def test_the_image_list_is_paginated(pool, team, api_client):
     assert page["count"] == 3
     assert len(page["results"]) == 2
     assert page["results"][0]["status"] == "unprocessed"
+
+
+def test_the_openapi_schema_is_valid_and_free_of_warnings(tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(target))
+    assert "/api/images/{image_id}/open/" in target.read_text()
