@@ -72,18 +72,21 @@ def folder_list(root: Path, *, recursive: bool, extensions: list[str]) -> Iterat
     while stack:
         folder, prefix = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            # Sorted, so the pool follows file names as a person reads them.
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
             if not prefix:
                 raise SourceUnavailable(f"The folder cannot be read: {error.strerror}.") from None
             continue
+        subfolders: list[tuple[str, str]] = []
         for entry in entries:
             try:
-                listed = _entry(entry, prefix, real_root, recursive, extensions, stack)
+                listed = _entry(entry, prefix, real_root, recursive, extensions, subfolders)
             except OSError:
                 continue
             if listed is not None:
                 yield listed
+        stack.extend(reversed(subfolders))
 
 
 def _entry(entry, prefix, real_root, recursive, extensions, stack) -> Listed | None:

@@ -180,3 +180,14 @@ def test_a_folder_dropped_from_the_allowed_roots_is_no_longer_read(
     settings.ANNOTATOR_FOLDER_ROOTS = [folder_root / "a" / "b"]
     with pytest.raises(reader.ImageUnavailable, match="no longer inside"):
         reader.load(Image.objects.get(path="one.png"))
+
+
+def test_a_folder_registers_in_name_order(tmp_path, settings):
+    from projects.sources.folder import folder_list
+
+    settings.ANNOTATOR_FOLDER_ROOTS = [tmp_path]
+    for name in ["b/2.png", "b/1.png", "a.png", "c.png", "a/9.png"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    listed = [item.path for item in folder_list(tmp_path, recursive=True, extensions=[".png"])]
+    assert listed == ["a.png", "c.png", "a/9.png", "b/1.png", "b/2.png"]
