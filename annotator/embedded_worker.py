@@ -1,7 +1,9 @@
-"""A Celery worker that runs inside the serving process, for the embedded mode.
+"""Celery workers that run inside the serving process, for the embedded mode.
 
-It consumes the in-memory broker from daemon threads, so long jobs never block a request and
-no external service is needed. Production runs separate `celery worker` processes instead.
+They consume the in-memory broker from daemon threads, so long jobs never block a request and
+no external service is needed. Two worker controllers keep interactive work (model loads)
+apart from batch work (automask, downloads); clicks themselves go to a dedicated thread (see
+inference.dispatch). Production runs separate `celery worker` processes instead.
 """
 
 import logging
@@ -15,34 +17,48 @@ from annotator.celery import app
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_worker: WorkController | None = None
+_workers: list[WorkController] = []
+
+# name, queues, threads (None: ANNOTATOR_EMBEDDED_WORKER_THREADS)
+CONTROLLERS = [
+    ("interactive", ["interactive"], 1),
+    ("batch", ["default", "gpu"], None),
+]
 
 
-def start_embedded_worker() -> WorkController:
-    """Start the in-process worker once; later calls return the running one."""
-    global _worker
+def _controller(name: str, queues: list[str], threads: int | None) -> WorkController:
+    worker = app.WorkController(
+        pool_cls="threads",
+        concurrency=threads or settings.ANNOTATOR_EMBEDDED_WORKER_THREADS,
+        queues=queues,
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+        hostname=f"embedded-{name}@localhost",
+    )
+    thread = threading.Thread(target=worker.start, name=f"embedded-{name}", daemon=True)
+    thread.start()
+    return worker
+
+
+def start_embedded_worker() -> list[WorkController]:
+    """Start the in-process workers once; later calls return the running ones."""
     with _lock:
-        if _worker is not None:
-            return _worker
-        worker = app.WorkController(
-            pool_cls="threads",
-            concurrency=settings.ANNOTATOR_EMBEDDED_WORKER_THREADS,
-            queues=["default", "gpu"],
-            without_heartbeat=True,
-            without_mingle=True,
-            without_gossip=True,
-            hostname="embedded@localhost",
-        )
-        thread = threading.Thread(target=worker.start, name="embedded-worker", daemon=True)
-        thread.start()
-        _worker = worker
-        logger.info("embedded Celery worker started (%s threads)", worker.concurrency)
-        return worker
+        if _workers:
+            return list(_workers)
+        _workers.extend(_controller(*spec) for spec in CONTROLLERS)
+        logger.info("embedded Celery workers started: %s", ", ".join(s[0] for s in CONTROLLERS))
+    # The in-memory queue does not survive a restart: queue again the jobs it lost.
+    from inference.services import automask_jobs_resume_interrupted
+
+    resumed = automask_jobs_resume_interrupted()
+    if resumed:
+        logger.info("resumed automask jobs %s", resumed)
+    return list(_workers)
 
 
 def stop_embedded_worker() -> None:
-    global _worker
     with _lock:
-        if _worker is not None:
-            _worker.stop(in_sighandler=False)
-            _worker = None
+        for worker in _workers:
+            worker.stop(in_sighandler=False)
+        _workers.clear()

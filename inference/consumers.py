@@ -1,0 +1,85 @@
+"""The editor's hot path over the project WebSocket: `predict` messages.
+
+{"type": "predict", "request_id", "image_id", <prompt fields>} is answered on the same socket
+with {"type": "prediction", "request_id", "masks", "scores", "prediction_id", ...} or
+{"type": "error", "request_id", "message"}. A newer predict of the same user on the same
+image supersedes one still queued.
+"""
+
+import asyncio
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from inference import dispatch, supersede
+from inference.services import PromptInput
+from projects import access
+
+logger = logging.getLogger(__name__)
+
+
+class PredictMixin:
+    """Mixed into projects.consumers.ProjectConsumer (which handles the other messages)."""
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data and '"predict"' in text_data:
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                content = None
+            if isinstance(content, dict) and content.get("type") == "predict":
+                await self.predict(content)
+                return
+        await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+
+    async def predict(self, content: dict) -> None:
+        request_id = str(content.get("request_id", ""))[:100]
+        try:
+            request = await database_sync_to_async(self._predict_request)(content, request_id)
+        except (Http404, PermissionDenied, ValueError) as error:
+            await self._reply_error(request_id, content.get("image_id"), error)
+            return
+        if dispatch.in_process():
+            task = asyncio.ensure_future(self._predict_here(request))
+            self._predictions = getattr(self, "_predictions", set())
+            self._predictions.add(task)
+            task.add_done_callback(self._predictions.discard)
+        else:
+            await database_sync_to_async(dispatch.predict_enqueue)(request)
+
+    def _predict_request(self, content: dict, request_id: str) -> dict:
+        user = self.scope["user"]
+        image_id = content.get("image_id")
+        if not isinstance(image_id, int):
+            raise ValueError("image_id must be the id of an image of this project.")
+        image = access.image_for_user(user, image_id, need="edit")
+        if str(image.project_id) != str(self.scope["url_route"]["kwargs"]["project_id"]):
+            raise Http404("No such image in this project.")
+        prompt = {k: content[k] for k in PromptInput.FIELDS if k in content}
+        return {
+            "request_id": request_id,
+            "user_id": user.pk,
+            "image_id": image_id,
+            "sequence": supersede.next_number(user.pk, image_id),
+            "prompt": prompt,
+            "reply_channel": self.channel_name,
+        }
+
+    async def _predict_here(self, request: dict) -> None:
+        reply = await dispatch.predict_in_process(request)
+        await self.send_json(reply)
+
+    async def _reply_error(self, request_id: str, image_id, error: Exception) -> None:
+        message = str(error) or "You cannot predict on this image."
+        if isinstance(error, PermissionDenied):
+            message = str(error) or "Your role cannot change annotations in this project."
+        await self.send_json(
+            {"type": "error", "request_id": request_id, "image_id": image_id, "message": message}
+        )
+
+    async def inference_reply(self, message: dict) -> None:
+        """A worker's answer to a predict of this socket, sent through the channel layer."""
+        await self.send_json(message["reply"])
