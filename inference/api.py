@@ -41,7 +41,9 @@ class ModelLoadApi(ServiceErrorsMixin, APIView):
         project = access.project_for_user(request.user, project_id, need="edit")
         data = serializers.ModelLoadInput(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.model_load_start(project=project, user=request.user, choice=data.data)
+        job = services.model_load_start(
+            project=project, user=request.user, choice=dict(data.validated_data)
+        )
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -6,6 +6,7 @@ final name, atomically, so a loader never sees a partial or corrupt checkpoint.
 """
 
 import hashlib
+import http.client
 import os
 import re
 import time
@@ -108,11 +109,17 @@ def fetch(
         start, total = _total_from(response, offset)
         started_at, received = time.monotonic(), start
         with open(part, "ab" if start else "wb") as out:
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                received += len(chunk)
-                speed = (received - start) / max(time.monotonic() - started_at, 1e-6)
-                on_progress(DownloadProgress(received, total, speed, start))
+            try:
+                while chunk := response.read1(CHUNK):
+                    out.write(chunk)
+                    received += len(chunk)
+                    speed = (received - start) / max(time.monotonic() - started_at, 1e-6)
+                    on_progress(DownloadProgress(received, total, speed, start))
+            except (http.client.HTTPException, OSError) as error:
+                raise DownloadError(
+                    f"The connection broke after {received} bytes ({error}); "
+                    "start the download again to resume."
+                ) from None
     _verify(part, total, sha256)
     os.replace(part, target)
     return target

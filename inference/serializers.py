@@ -2,8 +2,6 @@
 
 from rest_framework import serializers
 
-from inference.engine import DEVICES, DTYPES
-
 
 class ModelOutput(serializers.Serializer):
     key = serializers.CharField(help_text="What to send as `key` to download or load it.")
@@ -18,19 +16,6 @@ class ModelOutput(serializers.Serializer):
     present = serializers.BooleanField(help_text="The checkpoint is on the server already.")
 
 
-class LoadParamsInput(serializers.Serializer):
-    device = serializers.ChoiceField(choices=DEVICES, default="auto")
-    dtype = serializers.ChoiceField(
-        choices=DTYPES, default="float32", help_text="bfloat16/float16 need a CUDA device."
-    )
-    apply_postprocessing = serializers.BooleanField(
-        default=True, help_text="SAM2's dynamic multimask fallback for unstable single masks."
-    )
-    mask_threshold = serializers.FloatField(default=0.0)
-    max_hole_area = serializers.FloatField(default=0.0, min_value=0)
-    max_sprinkle_area = serializers.FloatField(default=0.0, min_value=0)
-
-
 class ModelLoadInput(serializers.Serializer):
     key = serializers.CharField(help_text="A key of the model list, `manual` or `classic`.")
     checkpoint = serializers.CharField(
@@ -40,7 +25,12 @@ class ModelLoadInput(serializers.Serializer):
     overrides = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="For `manual`: hydra overrides."
     )
-    params = LoadParamsInput(required=False)
+    # Checked by the service (one validator for every path).
+    params = serializers.DictField(
+        required=False,
+        help_text="device (auto/cpu/cuda), dtype (float32; bfloat16/float16 on CUDA), "
+        "apply_postprocessing, mask_threshold, max_hole_area, max_sprinkle_area.",
+    )
 
 
 class ModelStateOutput(serializers.Serializer):
