@@ -63,9 +63,10 @@ def json_to_array(value: list | None, dtype=np.float32) -> np.ndarray | None:
     return np.asarray(value, dtype=dtype)
 
 
-def npz_bytes(array: np.ndarray) -> bytes:
+def npz_bytes(array: np.ndarray, *, compressed: bool = True) -> bytes:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, array=np.ascontiguousarray(array))
+    save = np.savez_compressed if compressed else np.savez
+    save(buffer, array=np.ascontiguousarray(array))
     return buffer.getvalue()
 
 
@@ -77,7 +78,7 @@ def npz_load(data: bytes | Path) -> np.ndarray:
         return archive["array"]
 
 
-def array_save(array: np.ndarray, *, project_id: int) -> str:
+def array_save(array: np.ndarray, *, project_id: int, compressed: bool = True) -> str:
     """Write `array` as a compressed .npz under media; returns its path relative to media.
 
     Written to a temporary name and renamed, so a crash never leaves a half file behind a
@@ -87,7 +88,7 @@ def array_save(array: np.ndarray, *, project_id: int) -> str:
     target = Path(settings.MEDIA_ROOT) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".part")
-    temporary.write_bytes(npz_bytes(array))
+    temporary.write_bytes(npz_bytes(array, compressed=compressed))
     temporary.replace(target)
     return relative.as_posix()
 
