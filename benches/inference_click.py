@@ -142,7 +142,7 @@ def measure(name, ref, user, project, image, cookie, repeats) -> dict:
     for _ in range(3):  # interleaved rounds, so drift hits both sides alike
         bare_times += timed(bare, repeats // 3)
         app_times += run(app_clicks(cookie, project.pk, image.pk, repeats // 3))
-    automask_params = {"points_per_side": 16, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
+    automask_params = {"points_per_side": 8, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
     model = engine.get_engine(ref)
     automask_s = timed(lambda: model.automask(rgb, automask_params), 1)[0] / 1000
     bare_ms, app_ms = statistics.median(bare_times), statistics.median(app_times)
@@ -189,7 +189,7 @@ def main():
     rows = [measure(n, r, user, project, image, cookie, args.repeats) for n, r in refs.items()]
     extra = classic_row(project, image, cookie, args.repeats)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, image {WIDTH}x{HEIGHT}")
-    print(f"median of {args.repeats} clicks each, warm embedding; automask 16x16 points\n")
+    print(f"median of {args.repeats} clicks each, warm embedding; automask 8x8 points\n")
     print(
         "| model | bare predict ms | app whole path ms | ratio | ms added | embedding ms "
         "| first click (cache miss) ms | automask s/image |"

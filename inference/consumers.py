@@ -8,7 +8,6 @@ image supersedes one still queued.
 
 import asyncio
 import json
-import logging
 
 from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied
@@ -17,8 +16,6 @@ from django.http import Http404
 from inference import dispatch, supersede
 from inference.services import PromptInput
 from projects import access
-
-logger = logging.getLogger(__name__)
 
 
 class PredictMixin:
@@ -37,48 +34,50 @@ class PredictMixin:
 
     async def predict(self, content: dict) -> None:
         request_id = str(content.get("request_id", ""))[:100]
-        try:
-            request = await database_sync_to_async(self._predict_request)(content, request_id)
-        except (Http404, PermissionDenied, ValueError) as error:
-            await self._reply_error(request_id, content.get("image_id"), error)
+        image_id = content.get("image_id")
+        if not isinstance(image_id, int) or isinstance(image_id, bool):
+            error = ValueError("image_id must be the id of an image of this project.")
+            await self.send_json(dispatch.error_reply(request_id, image_id, error))
             return
         if dispatch.in_process():
+            # Numbered here, in arrival order; checked and run on the interactive thread.
+            request = self._request(content, request_id, image_id)
             task = asyncio.ensure_future(self._predict_here(request))
             self._predictions = getattr(self, "_predictions", set())
             self._predictions.add(task)
             task.add_done_callback(self._predictions.discard)
-        else:
-            await database_sync_to_async(dispatch.predict_enqueue)(request)
+            return
+        try:
+            await database_sync_to_async(self._check)(image_id)
+        except (Http404, PermissionDenied) as error:
+            await self.send_json(dispatch.error_reply(request_id, image_id, error))
+            return
+        request = await database_sync_to_async(self._request)(content, request_id, image_id)
+        await database_sync_to_async(dispatch.predict_enqueue)(request)
 
-    def _predict_request(self, content: dict, request_id: str) -> dict:
+    def _check(self, image_id: int):
+        """The image, if this socket's user may predict on it in this socket's project."""
         user = self.scope["user"]
-        image_id = content.get("image_id")
-        if not isinstance(image_id, int):
-            raise ValueError("image_id must be the id of an image of this project.")
         image = access.image_for_user(user, image_id, need="edit")
         if str(image.project_id) != str(self.scope["url_route"]["kwargs"]["project_id"]):
             raise Http404("No such image in this project.")
-        prompt = {k: content[k] for k in PromptInput.FIELDS if k in content}
+        image.checked_user = user
+        return image
+
+    def _request(self, content: dict, request_id: str, image_id: int) -> dict:
+        user = self.scope["user"]
         return {
             "request_id": request_id,
             "user_id": user.pk,
             "image_id": image_id,
             "sequence": supersede.next_number(user.pk, image_id),
-            "prompt": prompt,
+            "prompt": {k: content[k] for k in PromptInput.FIELDS if k in content},
             "reply_channel": self.channel_name,
         }
 
     async def _predict_here(self, request: dict) -> None:
-        reply = await dispatch.predict_in_process(request)
+        reply = await dispatch.predict_in_process(request, lambda: self._check(request["image_id"]))
         await self.send_json(reply)
-
-    async def _reply_error(self, request_id: str, image_id, error: Exception) -> None:
-        message = str(error) or "You cannot predict on this image."
-        if isinstance(error, PermissionDenied):
-            message = str(error) or "Your role cannot change annotations in this project."
-        await self.send_json(
-            {"type": "error", "request_id": request_id, "image_id": image_id, "message": message}
-        )
 
     async def inference_reply(self, message: dict) -> None:
         """A worker's answer to a predict of this socket, sent through the channel layer."""

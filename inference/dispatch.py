@@ -8,10 +8,13 @@ worker answers through the channel layer.
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from inference import tasks
 
@@ -31,9 +34,32 @@ def _interactive_executor() -> ThreadPoolExecutor:
         return _executor
 
 
-async def predict_in_process(request: tasks.PredictionRequest) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_interactive_executor(), tasks.prediction_handle, request)
+async def predict_in_process(
+    request: tasks.PredictionRequest, check: Callable[[], Any]
+) -> dict[str, Any]:
+    """Run `check` (the access check, returning the image) then the click, in one hop to
+    the interactive thread."""
+
+    def run() -> dict[str, Any]:
+        try:
+            image = check()
+        except (Http404, PermissionDenied, ValueError) as error:
+            return error_reply(request["request_id"], request["image_id"], error)
+        return tasks.prediction_handle(request, user=image.checked_user, image=image)
+
+    return await asyncio.get_running_loop().run_in_executor(_interactive_executor(), run)
+
+
+def error_reply(request_id: str, image_id, error: Exception) -> dict[str, Any]:
+    message = str(error)
+    if isinstance(error, PermissionDenied) and not message:
+        message = "Your role cannot change annotations in this project."
+    return {
+        "type": "error",
+        "request_id": request_id,
+        "image_id": image_id,
+        "message": message or "You cannot predict on this image.",
+    }
 
 
 def predict_enqueue(request: tasks.PredictionRequest) -> None:

@@ -265,18 +265,24 @@ class Sam2Engine:
             predictor = self.predictor
             predictor._features, predictor._orig_hw = state
             predictor._is_image_set, predictor._is_batch = True, False
-            masks, scores, logits = predictor.predict(
-                point_coords=prompt.point_coords,
-                point_labels=prompt.point_labels,
-                box=prompt.box,
-                mask_input=prompt.mask_input,
-                multimask_output=multimask,
-                return_logits=False,
-                normalize_coords=prompt.normalize_coords,
+            # SAM2ImagePredictor.predict's own two steps (sam2 1.1.0), minus its conversion
+            # of the boolean masks to float and back, which costs milliseconds per click.
+            mask_input, coords, labels, box = predictor._prep_prompts(
+                prompt.point_coords,
+                prompt.point_labels,
+                prompt.box,
+                prompt.mask_input,
+                prompt.normalize_coords,
             )
+            masks, scores, logits = predictor._predict(
+                coords, labels, box, mask_input, multimask, return_logits=False
+            )
+        masks = masks.squeeze(0).cpu().numpy()
+        scores = scores.squeeze(0).float().cpu().numpy()
+        logits = logits.squeeze(0).float().cpu().numpy()
         if masks.ndim == 4:  # several boxes: B x 1 x H x W
             masks, scores, logits = masks[:, 0], scores[:, 0], logits[:, 0]
-        return finish(Output(masks > 0, scores.astype(np.float32), logits), prompt)
+        return finish(Output(masks, scores, logits), prompt)
 
     def automask(self, rgb: np.ndarray, params: dict[str, Any]) -> list[dict[str, Any]]:
         _, _, generator_module = import_sam2()

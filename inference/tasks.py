@@ -29,14 +29,17 @@ class PredictionRequest(TypedDict):
     reply_channel: str  # the browser's WebSocket; empty when the caller awaits the reply
 
 
-def prediction_handle(request: PredictionRequest) -> dict[str, Any]:
-    """Run one click and shape the WebSocket answer (never raises)."""
+def prediction_handle(request: PredictionRequest, *, user=None, image=None) -> dict[str, Any]:
+    """Run one click and shape the WebSocket answer (never raises). A caller that checked
+    access already passes the user and image it read."""
     base = {"request_id": request["request_id"], "image_id": request["image_id"]}
     if not supersede.is_latest(request["user_id"], request["image_id"], request["sequence"]):
         return {**base, "type": "error", "code": "superseded", "message": "A newer click won."}
     try:
-        image = Image.objects.select_related("project", "source").get(pk=request["image_id"])
-        user = get_user_model().objects.get(pk=request["user_id"])
+        if image is None:
+            image = Image.objects.select_related("project", "source").get(pk=request["image_id"])
+        if user is None:
+            user = get_user_model().objects.get(pk=request["user_id"])
         prompt = services.PromptInput.from_dict(request["prompt"])
         result = services.prediction_run(image=image, user=user, prompt=prompt)
     except ValidationError as error:
