@@ -9,6 +9,7 @@ inference.dispatch). Production runs separate `celery worker` processes instead.
 import logging
 import threading
 
+from celery import Celery
 from celery.worker import WorkController
 from django.conf import settings
 
@@ -26,8 +27,19 @@ CONTROLLERS = [
 ]
 
 
+def _app_for(name: str) -> Celery:
+    """A Celery app per controller: the queues a worker consumes live on its app, so two
+    controllers on one app would both consume the last one's queues."""
+    if name == CONTROLLERS[0][0]:
+        return app
+    other = Celery(f"annotator-{name}")
+    other.config_from_object("django.conf:settings", namespace="CELERY")
+    other.autodiscover_tasks()
+    return other
+
+
 def _controller(name: str, queues: list[str], threads: int | None) -> WorkController:
-    worker = app.WorkController(
+    worker = _app_for(name).WorkController(
         pool_cls="threads",
         concurrency=threads or settings.ANNOTATOR_EMBEDDED_WORKER_THREADS,
         queues=queues,

@@ -210,6 +210,8 @@ CELERY_TASK_ROUTES = {
     "inference.tasks.model_download_task": {"queue": "default"},
     "inference.tasks.*": {"queue": "gpu"},
 }
+# The in-memory broker is polled: once a second by default, which a model load would feel.
+CELERY_BROKER_TRANSPORT_OPTIONS = {} if REDIS_URL else {"polling_interval": 0.05}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 ANNOTATOR_EMBEDDED_WORKER = env_bool("ANNOTATOR_EMBEDDED_WORKER", default=not PRODUCTION)
 ANNOTATOR_EMBEDDED_WORKER_THREADS = env_int("ANNOTATOR_EMBEDDED_WORKER_THREADS", 2)

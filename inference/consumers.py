@@ -8,6 +8,7 @@ image supersedes one still queued.
 
 import asyncio
 import json
+import logging
 
 from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied
@@ -16,6 +17,8 @@ from django.http import Http404
 from inference import dispatch, supersede
 from inference.services import PromptInput
 from projects import access
+
+logger = logging.getLogger(__name__)
 
 
 class PredictMixin:
@@ -77,7 +80,10 @@ class PredictMixin:
 
     async def _predict_here(self, request: dict) -> None:
         reply = await dispatch.predict_in_process(request, lambda: self._check(request["image_id"]))
-        await self.send_json(reply)
+        try:
+            await self.send_json(reply)
+        except Exception:  # the socket closed while the click ran; the record is saved
+            logger.info("prediction %s answered after its socket closed", request["request_id"])
 
     async def inference_reply(self, message: dict) -> None:
         """A worker's answer to a predict of this socket, sent through the channel layer."""
