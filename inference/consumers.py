@@ -9,6 +9,7 @@ image supersedes one still queued.
 import asyncio
 import json
 import logging
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied
@@ -20,8 +21,13 @@ from projects import access
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer as _Consumer
+else:
+    _Consumer = object
 
-class PredictMixin:
+
+class PredictMixin(_Consumer):
     """Mixed into projects.consumers.ProjectConsumer (which handles the other messages)."""
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
@@ -46,7 +52,7 @@ class PredictMixin:
             # Numbered here, in arrival order; checked and run on the interactive thread.
             request = self._request(content, request_id, image_id)
             task = asyncio.ensure_future(self._predict_here(request))
-            self._predictions = getattr(self, "_predictions", set())
+            self._predictions: set[asyncio.Future] = getattr(self, "_predictions", set())
             self._predictions.add(task)
             task.add_done_callback(self._predictions.discard)
             return
@@ -67,7 +73,7 @@ class PredictMixin:
         image.checked_user = user
         return image
 
-    def _request(self, content: dict, request_id: str, image_id: int) -> dict:
+    def _request(self, content: dict, request_id: str, image_id: int) -> Any:
         user = self.scope["user"]
         return {
             "request_id": request_id,
@@ -78,7 +84,7 @@ class PredictMixin:
             "reply_channel": self.channel_name,
         }
 
-    async def _predict_here(self, request: dict) -> None:
+    async def _predict_here(self, request: Any) -> None:
         reply = await dispatch.predict_in_process(request, lambda: self._check(request["image_id"]))
         try:
             await self.send_json(reply)

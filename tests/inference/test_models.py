@@ -184,3 +184,23 @@ def test_cancel_during_a_load_discards_the_model(micro_choice, team, monkeypatch
     job.refresh_from_db()
     assert job.status == "cancelled"
     assert not engine.is_loaded(services.model_ref_from_choice(micro_choice))
+
+
+def test_every_inference_endpoint_is_documented(api_client, team):
+    schema = api_client(team.viewer).get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    for path in [
+        "/api/models/",
+        "/api/projects/{project_id}/model/",
+        "/api/projects/{project_id}/model/load/",
+        "/api/projects/{project_id}/model/load/cancel/",
+        "/api/projects/{project_id}/model/download/",
+        "/api/projects/{project_id}/model/download/cancel/",
+        "/api/images/{image_id}/predict/",
+        "/api/images/{image_id}/automask/",
+        "/api/projects/{project_id}/automask/",
+        "/api/automask/{job_id}/cancel/",
+        "/api/automask/{job_id}/resume/",
+    ]:
+        assert path in schema["paths"], path
+    predict = schema["paths"]["/api/images/{image_id}/predict/"]["post"]
+    assert "requestBody" in predict
