@@ -1,17 +1,22 @@
 """Fixtures for the inference tests: random-weight SAM2 checkpoints (built once per session,
 never committed, never downloaded) and pool images with a known object."""
 
+import shutil
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+import redis
 import torch
 from django.conf import settings
 from PIL import Image as PILImage
 
 from inference import checkpoints, engine
 from projects.models import Image, Source
+from tests.conftest import free_port
 
 torch.set_num_threads(2)
 
@@ -101,3 +106,38 @@ def use_model(project, ref: engine.ModelRef) -> None:
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is missing: bin/test installs it (apt package redis-server)"
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)

@@ -143,3 +143,20 @@ def test_unreadable_image_is_reported_and_the_rest_done(drawn_pool, team, settin
     assert "photo0.png" in job.result["failed"][0]
     assert AutomaskRun.objects.filter(job=job).count() == 2
     assert np.all([not AutomaskRun.objects.filter(image=images[0]).exists()])
+
+
+def test_worker_start_queues_again_the_jobs_it_lost(drawn_pool, team):
+    """The embedded worker's queue lives in memory: on start it queues interrupted jobs."""
+    from annotator.celery import app as celery_app
+
+    images, _ = drawn_pool
+    job = services.automask_start(project=team.project, user=team.owner, params={})
+    services.automask_image_run(image=images[0], user=team.owner, params={}, job=job)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, done=1)
+    celery_app.conf.task_always_eager = True
+    try:
+        assert services.automask_jobs_resume_interrupted() == [job.pk]
+    finally:
+        celery_app.conf.task_always_eager = False
+    job.refresh_from_db()
+    assert job.status == "done" and AutomaskRun.objects.filter(job=job).count() == 3
