@@ -92,9 +92,10 @@ def fetch(
     sha256: str = "",
     timeout: float = 30,
     on_progress: Callable[[DownloadProgress], None] = lambda progress: None,
+    before_rename: Callable[[], None] = lambda: None,
 ) -> Path:
-    """Download `url` to `target`. `on_progress` may raise to stop; the .part file stays for
-    a later resume."""
+    """Download `url` to `target`. `on_progress` and `before_rename` may raise to stop; the
+    .part file stays for a later resume."""
     if not url.startswith(("http://", "https://")):
         raise DownloadError(f"Only http and https URLs can be downloaded, not {url!r}.")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +121,7 @@ def fetch(
                     f"The connection broke after {received} bytes ({error}); "
                     "start the download again to resume."
                 ) from None
+    before_rename()
     _verify(part, total, sha256)
     os.replace(part, target)
     return target

@@ -43,6 +43,7 @@ class JobProgress:
     def __init__(self, job_id: int) -> None:
         self.job = Job.objects.get(pk=job_id)
         self._published_at = 0.0
+        self._stepped_at = 0.0
 
     def cancelled(self) -> bool:
         status = Job.objects.filter(pk=self.job.pk).values_list("status", flat=True).first()
@@ -70,8 +71,16 @@ class JobProgress:
         message: str | None = None,
         result: dict | None = None,
         force: bool = False,
+        every: float = 0.0,
     ) -> None:
-        """Record progress, publish it (throttled), then stop if a cancel was asked."""
+        """Record progress, publish it (throttled), then stop if a cancel was asked.
+
+        With `every`, calls closer together than that many seconds are dropped (a download
+        reports each chunk; the database hears of it a few times a second)."""
+        now = time.monotonic()
+        if every and not force and now - self._stepped_at < every:
+            return
+        self._stepped_at = now
         job = self.job
         job.done = done
         fields: dict[str, Any] = {"done": done, "updated_at": timezone.now()}

@@ -356,7 +356,7 @@ def _state_update(project_id: int, **changes) -> dict[str, Any]:
         state = {**project.model_selection, **changes}
         project.model_selection = state
         project.save(update_fields=["model_selection", "updated_at"])
-    publish(project_group(project_id), "model.state", state)
+        transaction.on_commit(lambda: publish(project_group(project_id), "model.state", state))
     return state
 
 
@@ -471,7 +471,10 @@ def model_download_run(*, job_id: int) -> None:
         spec = registry.spec_for(progress.job.params["key"])
         progress.start(total=0, message=f"Downloading {spec.label}")
 
-        def report(state: download.DownloadProgress) -> None:
+        last: list[download.DownloadProgress] = []
+
+        def report(state: download.DownloadProgress, force: bool = False) -> None:
+            last[:] = [state]
             total_kib = (state.total or 0) // 1024
             if progress.job.total != total_kib:
                 progress.job.total = total_kib
@@ -481,7 +484,16 @@ def model_download_run(*, job_id: int) -> None:
                 done=state.received // 1024,
                 message=f"Downloading {spec.label}: {percent}",
                 result=state.as_dict(),
+                every=0.25,
+                force=force,
             )
+
+        def report_last() -> None:
+            """The final count, then a last chance to cancel before the file is renamed."""
+            if last:
+                report(last[0], force=True)
+            else:
+                progress.check()
 
         download.fetch(
             spec.url,
@@ -489,6 +501,7 @@ def model_download_run(*, job_id: int) -> None:
             sha256=spec.sha256,
             timeout=settings.ANNOTATOR_DOWNLOAD_TIMEOUT_S,
             on_progress=report,
+            before_rename=report_last,
         )
         return f"Downloaded {spec.label} ({spec.path.stat().st_size} bytes)."
 
