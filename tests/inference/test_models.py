@@ -204,3 +204,25 @@ def test_every_inference_endpoint_is_documented(api_client, team):
         assert path in schema["paths"], path
     predict = schema["paths"]["/api/images/{image_id}/predict/"]["post"]
     assert "requestBody" in predict
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cuda_load_on_a_worker_without_a_gpu_fails_with_a_reason(
+    micro_choice, api_client, team, eager_tasks
+):
+    import torch
+
+    client = api_client(team.owner)
+    response = client.post(
+        f"/api/projects/{team.project.pk}/model/load/",
+        {**micro_choice, "params": {"device": "cuda"}},
+        format="json",
+    )
+    assert response.status_code == 202
+    job = Job.objects.get(pk=response.json()["id"])
+    if torch.cuda.is_available():
+        assert job.status == "done"
+    else:
+        assert job.status == "failed" and "no CUDA device" in job.message
+        state = client.get(f"/api/projects/{team.project.pk}/model/").json()
+        assert state["status"] == "failed" and state["active"]["key"] == "classic"
