@@ -32,7 +32,7 @@ def _app_for(name: str) -> Celery:
     controllers on one app would both consume the last one's queues."""
     if name == CONTROLLERS[0][0]:
         return app
-    other = Celery(f"annotator-{name}")
+    other = Celery(f"annotator-{name}", set_as_current=False)
     other.config_from_object("django.conf:settings", namespace="CELERY")
     other.autodiscover_tasks()
     return other
