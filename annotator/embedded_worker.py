@@ -1,12 +1,15 @@
-"""A Celery worker that runs inside the serving process, for the embedded mode.
+"""Celery workers that run inside the serving process, for the embedded mode.
 
-It consumes the in-memory broker from daemon threads, so long jobs never block a request and
-no external service is needed. Production runs separate `celery worker` processes instead.
+They consume the in-memory broker from daemon threads, so long jobs never block a request and
+no external service is needed. Two worker controllers keep interactive work (model loads)
+apart from batch work (automask, downloads); clicks themselves go to a dedicated thread (see
+inference.dispatch). Production runs separate `celery worker` processes instead.
 """
 
 import logging
 import threading
 
+from celery import Celery
 from celery.worker import WorkController
 from django.conf import settings
 
@@ -15,49 +18,74 @@ from annotator.celery import app
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_worker: WorkController | None = None
-_thread: threading.Thread | None = None
+_workers: list[tuple[WorkController, threading.Thread]] = []
+
+# name, queues, threads (None: ANNOTATOR_EMBEDDED_WORKER_THREADS)
+CONTROLLERS = [
+    ("interactive", ["interactive"], 1),
+    ("batch", ["default", "gpu"], None),
+]
 
 
-class EmbeddedWorker(app.WorkController):
-    def __init__(self, *args, **kwargs):
-        self.ready = threading.Event()
-        super().__init__(*args, **kwargs)
+def _app_for(name: str) -> Celery:
+    """A Celery app per controller: the queues a worker consumes live on its app, so two
+    controllers on one app would both consume the last one's queues."""
+    if name == CONTROLLERS[0][0]:
+        return app
+    other = Celery(f"annotator-{name}", set_as_current=False)
+    other.config_from_object("django.conf:settings", namespace="CELERY")
+    other.autodiscover_tasks()
+    return other
+
+
+class _ReadySignal:
+    """Mixed into a controller: tells when its consumer is connected."""
 
     def on_consumer_ready(self, consumer):
         super().on_consumer_ready(consumer)
         self.ready.set()
 
 
-def start_embedded_worker() -> WorkController:
-    """Start the in-process worker once; later calls return the running one."""
-    global _worker, _thread
+def _controller(name: str, queues: list[str], threads: int | None):
+    controller_class = type("EmbeddedWorker", (_ReadySignal, _app_for(name).WorkController), {})
+    worker = controller_class(
+        pool_cls="threads",
+        concurrency=threads or settings.ANNOTATOR_EMBEDDED_WORKER_THREADS,
+        queues=queues,
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+        hostname=f"embedded-{name}@localhost",
+    )
+    worker.ready = threading.Event()
+    thread = threading.Thread(target=worker.start, name=f"embedded-{name}", daemon=True)
+    thread.start()
+    # Returning before the consumer is connected would let a quick stop() race its start.
+    if not worker.ready.wait(timeout=30):
+        raise RuntimeError(f"the embedded {name} worker did not start within 30 s")
+    return worker, thread
+
+
+def start_embedded_worker() -> list[WorkController]:
+    """Start the in-process workers once; later calls return the running ones."""
     with _lock:
-        if _worker is not None:
-            return _worker
-        worker = EmbeddedWorker(
-            pool_cls="threads",
-            concurrency=settings.ANNOTATOR_EMBEDDED_WORKER_THREADS,
-            queues=["default", "gpu"],
-            without_heartbeat=True,
-            without_mingle=True,
-            without_gossip=True,
-            hostname="embedded@localhost",
-        )
-        thread = threading.Thread(target=worker.start, name="embedded-worker", daemon=True)
-        thread.start()
-        # Returning before the consumer is connected would let a quick stop() race its start.
-        if not worker.ready.wait(timeout=30):
-            raise RuntimeError("the embedded worker did not start within 30 s")
-        _worker, _thread = worker, thread
-        logger.info("embedded Celery worker started (%s threads)", worker.concurrency)
-        return worker
+        if _workers:
+            return [worker for worker, _ in _workers]
+        _workers.extend(_controller(*spec) for spec in CONTROLLERS)
+        logger.info("embedded Celery workers started: %s", ", ".join(s[0] for s in CONTROLLERS))
+    # The in-memory queue does not survive a restart: queue again the jobs it lost.
+    from inference.services import automask_jobs_resume_interrupted
+
+    resumed = automask_jobs_resume_interrupted()
+    if resumed:
+        logger.info("resumed automask jobs %s", resumed)
+    return [worker for worker, _ in _workers]
 
 
 def stop_embedded_worker() -> None:
-    global _worker, _thread
     with _lock:
-        if _worker is not None:
-            _worker.stop(in_sighandler=False)
-            _thread.join(timeout=30)
-            _worker, _thread = None, None
+        for worker, _ in _workers:
+            worker.stop(in_sighandler=False)
+        for _, thread in _workers:
+            thread.join(timeout=30)
+        _workers.clear()

@@ -210,8 +210,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Model loads, clicks and automask run where the model lives: the gpu queue.
-CELERY_TASK_ROUTES = {"inference.tasks.*": {"queue": "gpu"}}
+# Model work runs where the model lives. Clicks have their own queue so that they never wait
+# behind a pool automask job: production runs one worker for `interactive` and one for `gpu`.
+CELERY_TASK_ROUTES = {
+    "inference.tasks.prediction_task": {"queue": "interactive"},
+    "inference.tasks.model_load_task": {"queue": "interactive"},
+    "inference.tasks.model_download_task": {"queue": "default"},
+    "inference.tasks.*": {"queue": "gpu"},
+}
+# The in-memory broker is polled: once a second by default, which a model load would feel.
+CELERY_BROKER_TRANSPORT_OPTIONS = {} if REDIS_URL else {"polling_interval": 0.05}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if not REDIS_URL:
     # The in-memory transport polls its queues; its default second would add up to a
@@ -219,6 +227,14 @@ if not REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
 ANNOTATOR_EMBEDDED_WORKER = env_bool("ANNOTATOR_EMBEDDED_WORKER", default=not PRODUCTION)
 ANNOTATOR_EMBEDDED_WORKER_THREADS = env_int("ANNOTATOR_EMBEDDED_WORKER_THREADS", 2)
+
+# Inference: where checkpoints come from and live, and how much memory models may use.
+# Official checkpoint URLs are <base>/<release>/<file>; set a mirror (or a local server).
+ANNOTATOR_MODEL_BASE_URL = env_str("ANNOTATOR_MODEL_BASE_URL")
+# Folders besides ANNOTATOR_MODEL_DIR from which a manual checkpoint path may be loaded.
+ANNOTATOR_MODEL_ROOTS = env_paths("ANNOTATOR_MODEL_ROOTS")
+ANNOTATOR_MAX_LOADED_MODELS = env_int("ANNOTATOR_MAX_LOADED_MODELS", 2)
+ANNOTATOR_DOWNLOAD_TIMEOUT_S = env_int("ANNOTATOR_DOWNLOAD_TIMEOUT_S", 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

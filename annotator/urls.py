@@ -24,5 +24,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health, name="health"),
     path("api/", include((api_patterns, "api"))),
+    path("api/", include("inference.urls")),
     path("", include("projects.urls")),
 ]

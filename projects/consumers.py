@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from inference.consumers import PredictMixin
 from projects import access
 from projects.events import apublish, project_group, user_group
 from projects.presence import apresence_enter, apresence_leave
@@ -54,7 +55,7 @@ class PresenceMixin:
         await apublish(self.project_group, "presence", {"image_id": image_id, "users": users})
 
 
-class ProjectConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
+class ProjectConsumer(PredictMixin, PresenceMixin, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:

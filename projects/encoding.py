@@ -8,6 +8,7 @@ import io
 import uuid
 from pathlib import Path
 
+import cv2
 import numpy as np
 from django.conf import settings
 from pycocotools import mask as mask_utils
@@ -19,7 +20,13 @@ def mask_to_rle(mask: np.ndarray) -> dict:
     """A 2-D boolean (or 0/1) mask as a COCO compressed RLE with a str `counts`."""
     if mask.ndim != 2:
         raise ValueError(f"a mask must be 2-D, got shape {mask.shape}")
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8, copy=False)))
+    pixels = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8, copy=False)
+    # pycocotools reads column-major: OpenCV's transpose makes that copy ~10x faster than
+    # np.asfortranarray, which matters on the click path.
+    if pixels.size:
+        rle = mask_utils.encode(cv2.transpose(np.ascontiguousarray(pixels)).T)
+    else:
+        rle = mask_utils.encode(np.asfortranarray(pixels))
     return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode()}
 
 
@@ -63,9 +70,10 @@ def json_to_array(value: list | None, dtype=np.float32) -> np.ndarray | None:
     return np.asarray(value, dtype=dtype)
 
 
-def npz_bytes(array: np.ndarray) -> bytes:
+def npz_bytes(array: np.ndarray, *, compressed: bool = True) -> bytes:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, array=np.ascontiguousarray(array))
+    save = np.savez_compressed if compressed else np.savez
+    save(buffer, array=np.ascontiguousarray(array))
     return buffer.getvalue()
 
 
@@ -77,7 +85,7 @@ def npz_load(data: bytes | Path) -> np.ndarray:
         return archive["array"]
 
 
-def array_save(array: np.ndarray, *, project_id: int) -> str:
+def array_save(array: np.ndarray, *, project_id: int, compressed: bool = True) -> str:
     """Write `array` as a compressed .npz under media; returns its path relative to media.
 
     Written to a temporary name and renamed, so a crash never leaves a half file behind a
@@ -87,7 +95,7 @@ def array_save(array: np.ndarray, *, project_id: int) -> str:
     target = Path(settings.MEDIA_ROOT) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".part")
-    temporary.write_bytes(npz_bytes(array))
+    temporary.write_bytes(npz_bytes(array, compressed=compressed))
     temporary.replace(target)
     return relative.as_posix()
 

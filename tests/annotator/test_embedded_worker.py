@@ -60,5 +60,5 @@ def test_gpu_queue_tasks_are_consumed_too(worker):
     assert wait_until(lambda: "gpu" in ran)
 
 
-def test_starting_twice_returns_the_running_worker(worker):
-    assert start_embedded_worker() is worker
+def test_starting_twice_returns_the_running_workers(worker):
+    assert start_embedded_worker() == worker

@@ -1,0 +1,210 @@
+"""Click latency with a warm embedding: the app's whole path against a bare SAM2 call.
+
+The app's path is a `predict` message on the project WebSocket (the real ASGI app, Channels'
+in-memory layer, the embedded in-process worker) through validation, the model, the saved
+record (COCO RLE masks, .npz logits, the image's flag) and the reply. The baseline is
+SAM2ImagePredictor.predict on the same checkpoint, image and click, in the same process.
+Both use random-weight checkpoints built here (micro and hiera-tiny shapes).
+
+    .venv/bin/python benches/inference_click.py [--repeats 30]
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+WORK = Path(tempfile.mkdtemp(prefix="annotator-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotator.settings")
+os.environ["ANNOTATOR_VAR_DIR"] = str(WORK / "var")
+os.environ["ANNOTATOR_EMBEDDED_WORKER"] = "true"
+os.environ.pop("REDIS_URL", None)
+os.environ["LOG_LEVEL"] = "WARNING"
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from channels.testing import WebsocketCommunicator  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from PIL import Image as PILImage  # noqa: E402
+
+from annotator.asgi import application  # noqa: E402
+from inference import checkpoints, engine  # noqa: E402
+from projects import services as project_services  # noqa: E402
+from projects.models import Image, Source  # noqa: E402
+
+WIDTH, HEIGHT = 1024, 768
+CLICK = [[600.0, 380.0]]
+
+
+def picture() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    rgb = np.full((HEIGHT, WIDTH, 3), 210, np.uint8)
+    yy, xx = np.mgrid[:HEIGHT, :WIDTH]
+    rgb[((xx - 600) / 180.0) ** 2 + ((yy - 380) / 120.0) ** 2 <= 1] = (40, 90, 170)
+    return np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+
+
+def setup_project():
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create_user("bench", password="bench-password")
+    project = project_services.project_create(name="Bench", owner=user)
+    source = Source.objects.create(project=project, kind=Source.Kind.UPLOAD, name="bench")
+    uploads = Path(os.environ["ANNOTATOR_VAR_DIR"]) / "media" / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    PILImage.fromarray(picture()).save(uploads / "bench.png")
+    image = Image.objects.create(project=project, source=source, path="bench.png")
+    client = Client()
+    client.force_login(user)
+    return user, project, image, f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def bare_predictor(ref: engine.ModelRef):
+    build_sam, predictor_module, _ = engine.import_sam2()
+    model = build_sam.build_sam2(
+        ref.config, ref.checkpoint, device="cpu", hydra_overrides_extra=list(ref.overrides)
+    )
+    predictor = engine.fit_feature_sizes(
+        predictor_module.SAM2ImagePredictor(model), int(model.image_size)
+    )
+    return predictor
+
+
+def timed(function, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+async def app_clicks(cookie: bytes, project_id: int, image_id: int, repeats: int):
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/projects/{project_id}/",
+        headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1")],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.receive_json_from()
+    times = []
+    for index in range(repeats):
+        started = time.perf_counter()
+        await communicator.send_json_to(
+            {
+                "type": "predict",
+                "request_id": str(index),
+                "image_id": image_id,
+                "point_coords": CLICK,
+                "point_labels": [1],
+            }
+        )
+        reply = await communicator.receive_json_from(timeout=60)
+        times.append((time.perf_counter() - started) * 1000)
+        assert reply["type"] == "prediction", reply
+    await communicator.disconnect()
+    return times
+
+
+def use(project, ref: engine.ModelRef) -> None:
+    project.model_selection = {"active": ref.as_dict(), "status": "loaded"}
+    project.save(update_fields=["model_selection"])
+
+
+def measure(name, ref, user, project, image, cookie, repeats) -> dict:
+    rgb = picture()
+    predictor = bare_predictor(ref)
+    embed_ms = timed(lambda: predictor.set_image(rgb), 3)
+    points, labels = np.array(CLICK, np.float32), np.array([1], np.int32)
+
+    def bare():
+        with torch.inference_mode():
+            predictor.predict(point_coords=points, point_labels=labels, multimask_output=True)
+
+    bare()
+    use(project, ref)
+    engine.get_engine(ref)  # loaded, as after a model load
+    engine.embedding_cache().clear()
+    run = asyncio.run
+    cold = run(app_clicks(cookie, project.pk, image.pk, 1))[0]  # decodes and embeds
+    bare_times, app_times = [], []
+    for _ in range(3):  # interleaved rounds, so drift hits both sides alike
+        bare_times += timed(bare, repeats // 3)
+        app_times += run(app_clicks(cookie, project.pk, image.pk, repeats // 3))
+    automask_params = {"points_per_side": 8, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
+    model = engine.get_engine(ref)
+    automask_s = timed(lambda: model.automask(rgb, automask_params), 1)[0] / 1000
+    bare_ms, app_ms = statistics.median(bare_times), statistics.median(app_times)
+    return {
+        "model": name,
+        "bare": bare_ms,
+        "app": app_ms,
+        "ratio": app_ms / bare_ms,
+        "added": app_ms - bare_ms,
+        "embed": statistics.median(embed_ms),
+        "cold": cold,
+        "automask": automask_s,
+    }
+
+
+def classic_row(project, image, cookie, repeats) -> dict:
+    ref = engine.ModelRef(key="classic")
+    use(project, ref)
+    times = asyncio.run(app_clicks(cookie, project.pk, image.pk, max(3, repeats // 3)))
+    model = engine.get_engine(ref)
+    automask_s = timed(lambda: model.automask(picture(), {}), 1)[0] / 1000
+    return {"model": "classic", "app": statistics.median(times), "automask": automask_s}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    user, project, image, cookie = setup_project()
+    micro = checkpoints.write_micro_checkpoint(WORK / "micro.pt")
+    tiny = checkpoints.write_tiny_checkpoint(WORK / "tiny.pt")
+    refs = {
+        "micro (512 px)": engine.ModelRef(
+            key="manual",
+            checkpoint=str(micro),
+            config=checkpoints.TINY_CONFIG,
+            overrides=checkpoints.MICRO_OVERRIDES,
+        ),
+        "hiera-tiny shape (1024 px)": engine.ModelRef(
+            key="manual", checkpoint=str(tiny), config=checkpoints.TINY_CONFIG
+        ),
+    }
+    rows = [measure(n, r, user, project, image, cookie, args.repeats) for n, r in refs.items()]
+    extra = classic_row(project, image, cookie, args.repeats)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, image {WIDTH}x{HEIGHT}")
+    print(f"median of {args.repeats} clicks each, warm embedding; automask 8x8 points\n")
+    print(
+        "| model | bare predict ms | app whole path ms | ratio | ms added | embedding ms "
+        "| first click (cache miss) ms | automask s/image |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['model']} | {r['bare']:.1f} | {r['app']:.1f} | {r['ratio']:.2f}x "
+            f"| {r['added']:+.1f} | {r['embed']:.0f} | {r['cold']:.0f} | {r['automask']:.2f} |"
+        )
+    print(
+        f"| classic (GrabCut) | - | {extra['app']:.1f} | - | - | - | - | {extra['automask']:.2f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""REST endpoints: model list, download, load, current model, predict, automask.
+
+Long operations answer 202 with the job; its progress arrives on the project WebSocket
+(`job.progress` events) and at /api/jobs/<id>/.
+"""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inference import selectors, serializers, services
+from projects import access
+from projects.api import ServiceErrorsMixin
+from projects.models import Job
+from projects.serializers import JobOutput
+
+
+class ModelListApi(APIView):
+    @extend_schema(
+        responses=serializers.ModelOutput(many=True),
+        description="Every model a project can load: SAM2.1 and SAM2 (tiny, small, base_plus, "
+        "large; `base` is an alias of `base_plus` and listed once) and the weight-free "
+        "`classic` backend. A `manual` checkpoint path inside the model folders can be "
+        "loaded too.",
+    )
+    def get(self, request):
+        return Response(serializers.ModelOutput(selectors.model_list(), many=True).data)
+
+
+class ModelStateApi(APIView):
+    @extend_schema(responses=serializers.ModelStateOutput)
+    def get(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id)
+        return Response(selectors.project_model_state(project))
+
+
+class ModelLoadApi(ServiceErrorsMixin, APIView):
+    @extend_schema(request=serializers.ModelLoadInput, responses={202: JobOutput})
+    def post(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="edit")
+        data = serializers.ModelLoadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.model_load_start(
+            project=project, user=request.user, choice=dict(data.validated_data)
+        )
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelLoadCancelApi(APIView):
+    @extend_schema(request=None, responses={200: JobOutput, 204: None})
+    def post(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="edit")
+        job = services.model_load_cancel(project=project)
+        if job is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(JobOutput(job).data)
+
+
+class ModelDownloadApi(ServiceErrorsMixin, APIView):
+    @extend_schema(request=serializers.ModelDownloadInput, responses={202: JobOutput})
+    def post(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="own")
+        data = serializers.ModelDownloadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.model_download_start(
+            project=project, user=request.user, key=data.validated_data["key"]
+        )
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelDownloadCancelApi(APIView):
+    @extend_schema(request=serializers.ModelDownloadInput, responses={200: JobOutput, 204: None})
+    def post(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="own")
+        key = str(request.data.get("key", "")) if hasattr(request.data, "get") else ""
+        job = services.model_download_cancel(project=project, key=key)
+        if job is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(JobOutput(job).data)
+
+
+class PredictApi(ServiceErrorsMixin, APIView):
+    @extend_schema(
+        request=serializers.PredictInput,
+        responses=serializers.PredictionOutput,
+        description="Masks for a prompt on the project's model, saved as a prediction record. "
+        "Several boxes give one mask each (multimask off). The editor sends the same "
+        "prompt as a `predict` message on the project WebSocket.",
+    )
+    def post(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id, need="edit")
+        data = serializers.PredictInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        prompt = services.PromptInput.from_dict(dict(data.validated_data))
+        result = services.prediction_run(image=image, user=request.user, prompt=prompt)
+        return Response(serializers.PredictionOutput(result.as_dict()).data)
+
+
+class AutomaskImageApi(ServiceErrorsMixin, APIView):
+    @extend_schema(request=serializers.AutomaskImageInput, responses={202: JobOutput})
+    def post(self, request, image_id: int):
+        image = access.image_for_user(request.user, image_id, need="edit")
+        data = serializers.AutomaskImageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.automask_start(
+            project=image.project,
+            user=request.user,
+            params=dict(data.validated_data.get("params", {})),
+            image_ids=[image.pk],
+        )
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AutomaskPoolApi(ServiceErrorsMixin, APIView):
+    @extend_schema(request=serializers.AutomaskPoolInput, responses={202: JobOutput})
+    def post(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="edit")
+        data = serializers.AutomaskPoolInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.automask_start(
+            project=project,
+            user=request.user,
+            params=dict(data.validated_data.get("params", {})),
+            image_ids=data.validated_data.get("image_ids"),
+        )
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AutomaskCancelApi(APIView):
+    @extend_schema(request=None, responses=JobOutput)
+    def post(self, request, job_id: int):
+        job = access.job_for_user(request.user, job_id, need="edit")
+        job.request_cancel()
+        return Response(JobOutput(job).data)
+
+
+class AutomaskResumeApi(ServiceErrorsMixin, APIView):
+    @extend_schema(request=None, responses={202: JobOutput})
+    def post(self, request, job_id: int):
+        job = access.job_for_user(request.user, job_id, need="edit")
+        if job.kind != Job.Kind.AUTOMASK_POOL:
+            return Response(
+                {"error": {"code": "invalid", "message": "Only automask jobs resume."}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        job = services.automask_resume(job=job)
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,96 @@
+"""The editor's hot path over the project WebSocket: `predict` messages.
+
+{"type": "predict", "request_id", "image_id", <prompt fields>} is answered on the same socket
+with {"type": "prediction", "request_id", "masks", "scores", "prediction_id", ...} or
+{"type": "error", "request_id", "message"}. A newer predict of the same user on the same
+image supersedes one still queued.
+"""
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from channels.db import database_sync_to_async
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from inference import dispatch, supersede
+from inference.services import PromptInput
+from projects import access
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer as _Consumer
+else:
+    _Consumer = object
+
+
+class PredictMixin(_Consumer):
+    """Mixed into projects.consumers.ProjectConsumer (which handles the other messages)."""
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data and '"predict"' in text_data:
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                content = None
+            if isinstance(content, dict) and content.get("type") == "predict":
+                await self.predict(content)
+                return
+        await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+
+    async def predict(self, content: dict) -> None:
+        request_id = str(content.get("request_id", ""))[:100]
+        image_id = content.get("image_id")
+        if not isinstance(image_id, int) or isinstance(image_id, bool):
+            error = ValueError("image_id must be the id of an image of this project.")
+            await self.send_json(dispatch.error_reply(request_id, image_id, error))
+            return
+        if dispatch.in_process():
+            # Numbered here, in arrival order; checked and run on the interactive thread.
+            request = self._request(content, request_id, image_id)
+            task = asyncio.ensure_future(self._predict_here(request))
+            self._predictions: set[asyncio.Future] = getattr(self, "_predictions", set())
+            self._predictions.add(task)
+            task.add_done_callback(self._predictions.discard)
+            return
+        try:
+            await database_sync_to_async(self._check)(image_id)
+        except (Http404, PermissionDenied) as error:
+            await self.send_json(dispatch.error_reply(request_id, image_id, error))
+            return
+        request = await database_sync_to_async(self._request)(content, request_id, image_id)
+        await database_sync_to_async(dispatch.predict_enqueue)(request)
+
+    def _check(self, image_id: int):
+        """The image, if this socket's user may predict on it in this socket's project."""
+        user = self.scope["user"]
+        image = access.image_for_user(user, image_id, need="edit")
+        if str(image.project_id) != str(self.scope["url_route"]["kwargs"]["project_id"]):
+            raise Http404("No such image in this project.")
+        image.checked_user = user
+        return image
+
+    def _request(self, content: dict, request_id: str, image_id: int) -> Any:
+        user = self.scope["user"]
+        return {
+            "request_id": request_id,
+            "user_id": user.pk,
+            "image_id": image_id,
+            "sequence": supersede.next_number(user.pk, image_id),
+            "prompt": {k: content[k] for k in PromptInput.FIELDS if k in content},
+            "reply_channel": self.channel_name,
+        }
+
+    async def _predict_here(self, request: Any) -> None:
+        reply = await dispatch.predict_in_process(request, lambda: self._check(request["image_id"]))
+        try:
+            await self.send_json(reply)
+        except Exception:  # the socket closed while the click ran; the record is saved
+            logger.info("prediction %s answered after its socket closed", request["request_id"])
+
+    async def inference_reply(self, message: dict) -> None:
+        """A worker's answer to a predict of this socket, sent through the channel layer."""
+        await self.send_json(message["reply"])

@@ -1,0 +1,66 @@
+"""Where a click runs: a Celery worker on the `interactive` queue, or in this process.
+
+In the embedded mode the worker lives in the serving process: a click goes straight to one
+dedicated thread (no broker polling in between), apart from the Celery threads that run
+automask jobs, so it never waits behind them. Otherwise it is a task on `interactive` and the
+worker answers through the channel layer.
+"""
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from inference import tasks
+
+_executor: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def in_process() -> bool:
+    return bool(settings.ANNOTATOR_EMBEDDED_WORKER) and not settings.REDIS_URL
+
+
+def _interactive_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interactive")
+        return _executor
+
+
+async def predict_in_process(
+    request: tasks.PredictionRequest, check: Callable[[], Any]
+) -> dict[str, Any]:
+    """Run `check` (the access check, returning the image) then the click, in one hop to
+    the interactive thread."""
+
+    def run() -> dict[str, Any]:
+        try:
+            image = check()
+        except (Http404, PermissionDenied, ValueError) as error:
+            return error_reply(request["request_id"], request["image_id"], error)
+        return tasks.prediction_handle(request, user=image.checked_user, image=image)
+
+    return await asyncio.get_running_loop().run_in_executor(_interactive_executor(), run)
+
+
+def error_reply(request_id: str, image_id, error: Exception) -> dict[str, Any]:
+    message = str(error)
+    if isinstance(error, PermissionDenied) and not message:
+        message = "Your role cannot change annotations in this project."
+    return {
+        "type": "error",
+        "request_id": request_id,
+        "image_id": image_id,
+        "message": message or "You cannot predict on this image.",
+    }
+
+
+def predict_enqueue(request: tasks.PredictionRequest) -> None:
+    tasks.prediction_task.apply_async(args=[request])

@@ -1,0 +1,371 @@
+"""The model wrapper: load SAM2 (or `classic`), embed images with an LRU cache, predict,
+automask.
+
+This is the only module that talks to sam2 and the only one that converts coordinates:
+everything outside it speaks image pixels (x, y), or 0..1 when a caller sets
+normalize_coords False, exactly as SAM2ImagePredictor does.
+
+Loaded models live in the worker process that serves the predictions, keyed by what they
+were built from (checkpoint, config, load params); embeddings are keyed by (model, params,
+image key) and bounded by ANNOTATOR_EMBEDDING_CACHE_MB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from django.conf import settings
+
+from inference import compat
+
+logger = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def import_sam2():
+    """Import sam2 after installing the torchvision stand-ins where torchvision is missing."""
+    compat.install()
+    import sam2  # noqa: F401  (registers sam2's hydra config module)
+    from sam2 import automatic_mask_generator, build_sam, sam2_image_predictor
+
+    return build_sam, sam2_image_predictor, automatic_mask_generator
+
+
+@dataclass(frozen=True)
+class LoadParams:
+    """What the client may choose when loading a model (all of SAM2ImagePredictor's knobs)."""
+
+    device: str = "auto"
+    dtype: str = "float32"
+    apply_postprocessing: bool = True
+    mask_threshold: float = 0.0
+    max_hole_area: float = 0.0
+    max_sprinkle_area: float = 0.0
+
+    def resolved_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a model is built from: enough to load it again in any worker process."""
+
+    key: str  # registry key, "manual" or "classic"
+    checkpoint: str = ""
+    config: str = ""
+    overrides: tuple[str, ...] = ()
+    params: LoadParams = field(default_factory=LoadParams)
+
+    @property
+    def is_classic(self) -> bool:
+        return self.key == "classic"
+
+    @property
+    def cache_key(self) -> str:
+        text = json.dumps(self.as_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["overrides"] = list(self.overrides)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelRef:
+        return cls(
+            key=data["key"],
+            checkpoint=data.get("checkpoint", ""),
+            config=data.get("config", ""),
+            overrides=tuple(data.get("overrides", ())),
+            params=LoadParams(**data.get("params", {})),
+        )
+
+
+@dataclass
+class Prompt:
+    """A prompt as the seed's schema has it, already validated (see services)."""
+
+    point_coords: np.ndarray | None = None  # N x 2 float32
+    point_labels: np.ndarray | None = None  # N int32
+    box: np.ndarray | None = None  # 4 or B x 4 float32
+    mask_input: np.ndarray | None = None  # 1 x h x w float32 low-res logits
+    multimask_output: bool = True
+    normalize_coords: bool = True
+    return_logits_to_caller: bool = False
+    sort_results: bool = True
+
+    @property
+    def box_count(self) -> int:
+        return 0 if self.box is None else (1 if self.box.ndim == 1 else self.box.shape[0])
+
+
+@dataclass
+class Output:
+    masks: np.ndarray  # C x H x W bool
+    scores: np.ndarray  # C float32
+    logits: np.ndarray  # C x h x w float32 low-res logits
+
+
+class ModelLoadCancelled(Exception):
+    pass
+
+
+class EmbeddingCache:
+    """LRU of image features, bounded in bytes; safe to share between threads."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, str], tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def size_of(features: Any) -> int:
+        if isinstance(features, torch.Tensor):
+            return features.element_size() * features.nelement()
+        if isinstance(features, dict):
+            return sum(EmbeddingCache.size_of(v) for v in features.values())
+        if isinstance(features, list | tuple):
+            return sum(EmbeddingCache.size_of(v) for v in features)
+        if isinstance(features, np.ndarray):
+            return features.nbytes
+        return 0
+
+    def get(self, key: tuple[str, str]) -> Any | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return item[0]
+
+    def put(self, key: tuple[str, str], features: Any) -> None:
+        size = self.size_of(features)
+        with self._lock:
+            if key in self._items:
+                self._bytes -= self._items.pop(key)[1]
+            if size > self.max_bytes:
+                return
+            self._items[key] = (features, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, evicted) = self._items.popitem(last=False)
+                self._bytes -= evicted
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        with self._lock:
+            return key in self._items
+
+    @property
+    def used_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_cache: EmbeddingCache | None = None
+
+
+def embedding_cache() -> EmbeddingCache:
+    global _cache
+    limit = int(settings.ANNOTATOR_EMBEDDING_CACHE_MB) * 1024 * 1024
+    if _cache is None or _cache.max_bytes != limit:
+        _cache = EmbeddingCache(limit)
+    return _cache
+
+
+class Sam2Engine:
+    def __init__(self, ref: ModelRef, should_stop: Callable[[], bool] = lambda: False) -> None:
+        build_sam, predictor_module, _ = import_sam2()
+        self.ref = ref
+        self.device = ref.params.resolved_device()
+        if should_stop():
+            raise ModelLoadCancelled()
+        self.model = build_sam.build_sam2(
+            ref.config,
+            ref.checkpoint,
+            device=self.device,
+            hydra_overrides_extra=list(ref.overrides),
+            apply_postprocessing=ref.params.apply_postprocessing,
+        )
+        if should_stop():
+            raise ModelLoadCancelled()
+        self.predictor = self._predictor(predictor_module.SAM2ImagePredictor)
+        # One image's features are in the predictor at a time: a click sets them and
+        # predicts under this lock.
+        self._lock = threading.Lock()
+
+    @property
+    def image_size(self) -> int:
+        return int(self.model.image_size)
+
+    @property
+    def logits_size(self) -> int:
+        return self.image_size // 4
+
+    def _predictor(self, predictor_class, **extra):
+        params = self.ref.params
+        predictor = predictor_class(
+            self.model,
+            mask_threshold=params.mask_threshold,
+            max_hole_area=params.max_hole_area,
+            max_sprinkle_area=params.max_sprinkle_area,
+            **extra,
+        )
+        return fit_feature_sizes(predictor, self.image_size)
+
+    def _autocast(self):
+        dtype = self.ref.params.dtype
+        if dtype == "float32" or self.device != "cuda":
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=getattr(torch, dtype))
+
+    def embed(self, image_key: str, pixels: Callable[[], np.ndarray]) -> tuple[Any, bool]:
+        """The features of an image from the cache, computing them on a miss."""
+        cache = embedding_cache()
+        key = (self.ref.cache_key, image_key)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached, True
+        rgb = pixels()
+        with self._lock, torch.inference_mode(), self._autocast():
+            self.predictor.set_image(rgb)
+            state = (self.predictor._features, list(self.predictor._orig_hw))
+        cache.put(key, state)
+        return state, False
+
+    def predict(self, image_key: str, pixels: Callable[[], np.ndarray], prompt: Prompt) -> Output:
+        state, _ = self.embed(image_key, pixels)
+        multimask = prompt.multimask_output and prompt.box_count <= 1
+        with self._lock, torch.inference_mode(), self._autocast():
+            predictor = self.predictor
+            predictor._features, predictor._orig_hw = state
+            predictor._is_image_set, predictor._is_batch = True, False
+            # SAM2ImagePredictor.predict's own two steps (sam2 1.1.0), minus its conversion
+            # of the boolean masks to float and back, which costs milliseconds per click.
+            mask_input, coords, labels, box = predictor._prep_prompts(
+                prompt.point_coords,
+                prompt.point_labels,
+                prompt.box,
+                prompt.mask_input,
+                prompt.normalize_coords,
+            )
+            masks, scores, logits = predictor._predict(
+                coords, labels, box, mask_input, multimask, return_logits=False
+            )
+        masks = masks.squeeze(0).cpu().numpy()
+        scores = scores.squeeze(0).float().cpu().numpy()
+        logits = logits.squeeze(0).float().cpu().numpy()
+        if masks.ndim == 4:  # several boxes: B x 1 x H x W
+            masks, scores, logits = masks[:, 0], scores[:, 0], logits[:, 0]
+        return finish(Output(masks, scores, logits), prompt)
+
+    def automask(self, rgb: np.ndarray, params: dict[str, Any]) -> list[dict[str, Any]]:
+        _, _, generator_module = import_sam2()
+        generator = generator_module.SAM2AutomaticMaskGenerator(
+            self.model, output_mode="binary_mask", **params
+        )
+        fit_feature_sizes(generator.predictor, self.image_size)
+        with torch.inference_mode(), self._autocast():
+            return generator.generate(rgb)
+
+
+class ClassicEngine:
+    """The weight-free backend behind the same interface (see inference.classic)."""
+
+    logits_size = 256
+
+    def __init__(self, ref: ModelRef, should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.ref = ref
+
+    def embed(self, image_key: str, pixels: Callable[[], np.ndarray]) -> tuple[Any, bool]:
+        return None, False
+
+    def predict(self, image_key: str, pixels: Callable[[], np.ndarray], prompt: Prompt) -> Output:
+        from inference import classic
+
+        masks, scores, logits = classic.predict(pixels(), prompt, logits_size=self.logits_size)
+        return finish(Output(masks, scores, logits), prompt)
+
+    def automask(self, rgb: np.ndarray, params: dict[str, Any]) -> list[dict[str, Any]]:
+        from inference import classic
+
+        return classic.automask(rgb, params)
+
+
+def fit_feature_sizes(predictor, image_size: int):
+    """SAM2ImagePredictor assumes a 1024 input; other sizes need their feature map sizes."""
+    predictor._bb_feat_sizes = [(image_size // s, image_size // s) for s in (4, 8, 16)]
+    return predictor
+
+
+def finish(output: Output, prompt: Prompt) -> Output:
+    if prompt.sort_results and len(output.scores) > 1:
+        order = np.argsort(-output.scores, kind="stable")
+        return Output(output.masks[order], output.scores[order], output.logits[order])
+    return output
+
+
+Engine = Sam2Engine | ClassicEngine
+
+_engines: OrderedDict[str, Engine] = OrderedDict()
+_engines_lock = threading.Lock()
+_loading_locks: dict[str, threading.Lock] = {}
+
+
+def get_engine(ref: ModelRef, should_stop: Callable[[], bool] = lambda: False) -> Engine:
+    """The loaded engine for `ref`, loading it on first use (once, even when asked by
+    several threads); the least recently used engine is dropped past the limit."""
+    key = ref.cache_key
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is not None:
+            _engines.move_to_end(key)
+            return engine
+        loading = _loading_locks.setdefault(key, threading.Lock())
+    with loading:
+        with _engines_lock:
+            if key in _engines:
+                return _engines[key]
+        engine = ClassicEngine(ref) if ref.is_classic else Sam2Engine(ref, should_stop)
+        with _engines_lock:
+            _engines[key] = engine
+            while len(_engines) > max(1, settings.ANNOTATOR_MAX_LOADED_MODELS):
+                _engines.popitem(last=False)
+        logger.info("loaded model %s (%s)", ref.key, key)
+        return engine
+
+
+def is_loaded(ref: ModelRef) -> bool:
+    with _engines_lock:
+        return ref.cache_key in _engines
+
+
+def unload_all() -> None:
+    with _engines_lock:
+        _engines.clear()
+    embedding_cache().clear()

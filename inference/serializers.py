@@ -1,0 +1,113 @@
+"""Input and output shapes of the inference API (also its OpenAPI documentation)."""
+
+from rest_framework import serializers
+
+
+class ModelOutput(serializers.Serializer):
+    key = serializers.CharField(help_text="What to send as `key` to download or load it.")
+    kind = serializers.ChoiceField(choices=["sam2", "classic"])
+    family = serializers.CharField()
+    size = serializers.CharField()
+    label = serializers.CharField()
+    config = serializers.CharField()
+    url = serializers.CharField(help_text="Official checkpoint URL (or the configured mirror).")
+    parameters_m = serializers.FloatField(help_text="Millions of parameters.")
+    download_mb = serializers.FloatField(help_text="Approximate download size in MB.")
+    present = serializers.BooleanField(help_text="The checkpoint is on the server already.")
+
+
+class ModelLoadInput(serializers.Serializer):
+    key = serializers.CharField(help_text="A key of the model list, `manual` or `classic`.")
+    checkpoint = serializers.CharField(
+        required=False, help_text="For `manual`: a path inside the configured model folders."
+    )
+    config = serializers.CharField(required=False, help_text="For `manual`: a sam2 config.")
+    overrides = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="For `manual`: hydra overrides."
+    )
+    # Checked by the service (one validator for every path).
+    params = serializers.DictField(
+        required=False,
+        help_text="device (auto/cpu/cuda), dtype (float32; bfloat16/float16 on CUDA), "
+        "apply_postprocessing, mask_threshold, max_hole_area, max_sprinkle_area.",
+    )
+
+
+class ModelStateOutput(serializers.Serializer):
+    status = serializers.CharField(help_text="default, loading, loaded, failed or cancelled.")
+    message = serializers.CharField(required=False)
+    active = serializers.DictField(help_text="The model predictions run on now.")
+    requested = serializers.DictField(required=False)
+    loaded_at = serializers.CharField(required=False)
+    job_id = serializers.IntegerField(required=False)
+
+
+class ModelDownloadInput(serializers.Serializer):
+    key = serializers.CharField()
+
+
+class PredictInput(serializers.Serializer):
+    point_coords = serializers.JSONField(
+        required=False, allow_null=True, help_text="[[x, y], ...] in image pixels."
+    )
+    point_labels = serializers.JSONField(
+        required=False, allow_null=True, help_text="1 object, 0 background, one per point."
+    )
+    box = serializers.JSONField(
+        required=False, allow_null=True, help_text="[x1, y1, x2, y2] or a list of boxes."
+    )
+    mask_input = serializers.JSONField(
+        required=False, allow_null=True, help_text="Low-res logits of an earlier prediction."
+    )
+    mask_input_prediction = serializers.IntegerField(required=False, allow_null=True)
+    mask_input_index = serializers.IntegerField(required=False, default=0, min_value=0)
+    multimask_output = serializers.BooleanField(required=False, default=True)
+    normalize_coords = serializers.BooleanField(required=False, default=True)
+    return_logits_to_caller = serializers.BooleanField(required=False, default=False)
+    sort_results = serializers.BooleanField(required=False, default=True)
+
+
+class PredictionOutput(serializers.Serializer):
+    prediction_id = serializers.IntegerField()
+    masks = serializers.ListField(child=serializers.DictField(), help_text="COCO RLE masks.")
+    scores = serializers.ListField(child=serializers.FloatField())
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    model = serializers.DictField()
+    logits = serializers.JSONField(allow_null=True)
+    embedding_cached = serializers.BooleanField()
+
+
+class AutomaskParamsInput(serializers.Serializer):
+    """SAM2AutomaticMaskGenerator's options (the classic backend reads the last four)."""
+
+    points_per_side = serializers.IntegerField(required=False, min_value=1, max_value=128)
+    points_per_batch = serializers.IntegerField(required=False, min_value=1, max_value=1024)
+    pred_iou_thresh = serializers.FloatField(required=False, min_value=0, max_value=1)
+    stability_score_thresh = serializers.FloatField(required=False, min_value=0, max_value=1)
+    stability_score_offset = serializers.FloatField(required=False, min_value=0)
+    mask_threshold = serializers.FloatField(required=False)
+    box_nms_thresh = serializers.FloatField(required=False, min_value=0, max_value=1)
+    crop_n_layers = serializers.IntegerField(required=False, min_value=0, max_value=3)
+    crop_nms_thresh = serializers.FloatField(required=False, min_value=0, max_value=1)
+    crop_overlap_ratio = serializers.FloatField(required=False, min_value=0, max_value=1)
+    crop_n_points_downscale_factor = serializers.IntegerField(
+        required=False, min_value=1, max_value=8
+    )
+    min_mask_region_area = serializers.IntegerField(required=False, min_value=0)
+    use_m2m = serializers.BooleanField(required=False)
+    multimask_output = serializers.BooleanField(required=False)
+    scale = serializers.FloatField(required=False, min_value=1, help_text="classic only")
+    sigma = serializers.FloatField(required=False, min_value=0, help_text="classic only")
+    max_masks = serializers.IntegerField(required=False, min_value=1, help_text="classic only")
+
+
+class AutomaskPoolInput(serializers.Serializer):
+    params = AutomaskParamsInput(required=False)
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="Default: the whole pool."
+    )
+
+
+class AutomaskImageInput(serializers.Serializer):
+    params = AutomaskParamsInput(required=False)

@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from PIL import Image as PILImage
+
+from tests.access import Route
+
+P = lambda s: {"project_id": s.team.project.pk}  # noqa: E731
+IMAGE = lambda s: {"image_id": s.image.pk}  # noqa: E731
+JOB = lambda s: {"job_id": s.job.pk}  # noqa: E731
+
+
+def _click(scene) -> dict:
+    """A click on the scene's image, whose file is written first so a prediction can run."""
+    path = Path(settings.ANNOTATOR_UPLOAD_DIR) / scene.image.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    PILImage.fromarray(np.full((48, 64, 3), 200, np.uint8)).save(path)
+    return {"point_coords": [[10, 10]], "point_labels": [1]}
+
+
+ROUTES = [
+    Route("inference:models", "get", "login"),
+    Route("inference:model-state", "get", "view", kwargs=P),
+    Route("inference:model-load", "post", "edit", kwargs=P, data=lambda s: {"key": "classic"}),
+    Route("inference:model-load-cancel", "post", "edit", kwargs=P),
+    Route(
+        "inference:model-download",
+        "post",
+        "own",
+        kwargs=P,
+        data=lambda s: {"key": "sam2.1_hiera_tiny"},
+    ),
+    Route("inference:model-download-cancel", "post", "own", kwargs=P, data=lambda s: {}),
+    Route("inference:predict", "post", "edit", kwargs=IMAGE, data=_click),
+    Route("inference:automask-image", "post", "edit", kwargs=IMAGE, data=lambda s: {}),
+    Route("inference:automask", "post", "edit", kwargs=P, data=lambda s: {}),
+    Route("inference:automask-cancel", "post", "edit", kwargs=JOB),
+    Route("inference:automask-resume", "post", "edit", kwargs=JOB),
+]

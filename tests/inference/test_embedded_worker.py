@@ -1,0 +1,48 @@
+"""The embedded mode: Celery workers inside the serving process run model loads and pool
+jobs from the in-memory broker, while clicks keep being answered."""
+
+import time
+
+import pytest
+
+from annotator import embedded_worker
+from inference import services
+from projects.models import AutomaskRun, Job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def worker():
+    workers = embedded_worker.start_embedded_worker()
+    consumed = [sorted(w.app.amqp.queues.consume_from) for w in workers]
+    assert consumed == [["interactive"], ["default", "gpu"]]
+    yield workers
+    embedded_worker.stop_embedded_worker()
+
+
+def _wait(job: Job, timeout: float = 30) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job.pk} still {job.status}: {job.message}")
+
+
+def test_embedded_worker_runs_loads_and_pool_jobs(worker, micro_choice, drawn_pool, team):
+    images, drawings = drawn_pool
+    load = services.model_load_start(project=team.project, user=team.owner, choice=micro_choice)
+    assert _wait(load).status == "done", load.message
+    team.project.refresh_from_db()
+    assert team.project.model_selection["status"] == "loaded"
+
+    services.model_load_start(project=team.project, user=team.owner, choice={"key": "classic"})
+    pool = services.automask_start(project=team.project, user=team.owner, params={})
+    prompt = services.PromptInput.from_dict(
+        {"point_coords": [list(drawings[0].centre)], "point_labels": [1]}
+    )
+    services.prediction_run(image=images[0], user=team.owner, prompt=prompt)
+    assert _wait(pool).status == "done", pool.message
+    assert AutomaskRun.objects.filter(job=pool).count() == 3
