@@ -25,7 +25,7 @@ class RLEField(serializers.JSONField):
     by the service."""
 
 
-class PredictionOutput(serializers.ModelSerializer):
+class PredictionRecordOutput(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.username", default=None)
 
     class Meta:
@@ -95,7 +95,7 @@ class MaskObjectOutput(serializers.ModelSerializer):
 
 
 class RecordsOutput(serializers.Serializer):
-    predictions = PredictionOutput(many=True)
+    predictions = PredictionRecordOutput(many=True)
     automask_runs = AutomaskRunOutput(many=True)
     objects = MaskObjectOutput(many=True)
 

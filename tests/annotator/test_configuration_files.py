@@ -62,7 +62,7 @@ def test_compose_workers_consume_the_queues_the_settings_route_to():
     queues = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
     queues.add(settings.CELERY_TASK_DEFAULT_QUEUE)
     consumed = set()
-    for name in ("worker", "worker-gpu"):
+    for name in (n for n in services if n.startswith("worker")):
         command = services[name]["command"]
         consumed |= set(command[command.index("-Q") + 1].split(","))
     assert queues <= consumed
