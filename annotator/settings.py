@@ -215,16 +215,13 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "inference.tasks.prediction_task": {"queue": "interactive"},
     "inference.tasks.model_load_task": {"queue": "interactive"},
+    "inference.tasks.embedding_prepare_task": {"queue": "interactive"},
     "inference.tasks.model_download_task": {"queue": "default"},
     "inference.tasks.*": {"queue": "gpu"},
 }
 # The in-memory broker is polled: once a second by default, which a model load would feel.
 CELERY_BROKER_TRANSPORT_OPTIONS = {} if REDIS_URL else {"polling_interval": 0.05}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-if not REDIS_URL:
-    # The in-memory transport polls its queues; its default second would add up to a
-    # second to every click in embedded mode.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
 ANNOTATOR_EMBEDDED_WORKER = env_bool("ANNOTATOR_EMBEDDED_WORKER", default=not PRODUCTION)
 ANNOTATOR_EMBEDDED_WORKER_THREADS = env_int("ANNOTATOR_EMBEDDED_WORKER_THREADS", 2)
 

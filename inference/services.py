@@ -661,3 +661,27 @@ def automask_jobs_resume_interrupted() -> list[int]:
     for job_id in ids:
         tasks.automask_pool_task.delay(job_id)
     return ids
+
+
+def embedding_prepare(*, image_ids: list[int]) -> list[int]:
+    """Compute and cache the embeddings of these images on their project's loaded model, so
+    the first click on each is answered at click speed. Returns the ids prepared.
+
+    Nothing is loaded for this: an image whose project has no SAM2 model loaded in this
+    process is skipped, and so is an image that cannot be read.
+    """
+    prepared = []
+    images = Image.objects.select_related("project", "source").filter(pk__in=image_ids)
+    for image in images:
+        ref = selectors.project_model_ref(image.project)
+        if ref.is_classic or not engine.is_loaded(ref):
+            continue
+        pixels = _Pixels(image)
+        try:
+            if not image.key:
+                pixels()
+            engine.get_engine(ref).embed(image.key, pixels)
+        except ValidationError:
+            continue
+        prepared.append(image.pk)
+    return prepared

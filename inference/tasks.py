@@ -80,3 +80,9 @@ def model_download_task(job_id: int) -> None:
 @shared_task(name="inference.tasks.automask_pool_task", ignore_result=True)
 def automask_pool_task(job_id: int) -> None:
     services.automask_pool_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def embedding_prepare_task(image_ids: list[int]) -> None:
+    """Warm the embedding cache where clicks are served (the interactive queue)."""
+    services.embedding_prepare(image_ids=image_ids)

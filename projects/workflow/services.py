@@ -353,8 +353,17 @@ class OpenedImage:
 
 
 def image_open(*, image: Image, user) -> OpenedImage:
-    """Make `image` the user's active image: read it (recording its size and key)."""
+    """Make `image` the user's active image: read it (recording its size and key) and have
+    the model prepare its embedding and the one of the image likely to come next."""
+    from inference.tasks import embedding_prepare_task
+    from projects.workflow.selectors import image_step, next_unprocessed
+
     decoded = reader.load(image)
     Image.objects.filter(pk=image.pk).update(opened_at=timezone.now())
     image.refresh_from_db()
+    following = next_unprocessed(project=image.project, current_id=image.pk) or image_step(
+        project=image.project, current_id=image.pk, direction="next"
+    )
+    ids = [image.pk] + ([following.pk] if following else [])
+    transaction.on_commit(lambda: embedding_prepare_task.delay(ids))
     return OpenedImage(image=image, decoded=decoded)
