@@ -52,6 +52,12 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "labels": selectors.project_labels(project),
         "folder_roots": [str(root) for root in settings.ANNOTATOR_FOLDER_ROOTS],
         "automask_params": automask_params,
+        "filters": project.ui_settings.get("pool_filters", {}),
+        "status_choices": [
+            ("unprocessed", "Unprocessed (white)"),
+            ("in_progress", "In progress (yellow)"),
+            ("completed", "Completed (green)"),
+        ],
         "config": {
             "project": project.pk,
             "role": role,

@@ -52,6 +52,13 @@ function refreshPoolSoon() {
   poolTimer = setTimeout(() => refresh("pool"), 400);
 }
 
+// The last pool filters are part of the project's UI settings.
+$("#pool-filters").addEventListener("change", () => {
+  const form = $("#pool-filters");
+  const pool_filters = { status: form.status.value, source: form.source.value, available: form.available.value, search: form.search.value };
+  api("PATCH", `/api/projects/${P}/state/`, { ui_settings: { pool_filters } });
+});
+
 // ------------------------------------------------------------------ sources
 
 for (const tab of document.querySelectorAll("[data-tab]")) {

@@ -5,6 +5,7 @@ own database and folders, exactly as a newcomer runs it.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -85,7 +86,7 @@ def live_app(tmp_path_factory):
     port = free_port()
     log_path = var / "serve.log"
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        [sys.executable, "-X", "faulthandler", "manage.py", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log_path.open("w"),
@@ -103,7 +104,13 @@ def live_app(tmp_path_factory):
             time.sleep(0.2)
     yield {"base": base, "datasets": datasets, "var": var}
     process.terminate()
-    process.wait(timeout=15)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # faulthandler: dump every thread's stack
+        time.sleep(1)
+        process.kill()
+        raise AssertionError("the server did not stop on SIGTERM:\n" + log_path.read_text()[-6000:])
 
 
 @pytest.fixture

@@ -48,3 +48,23 @@ def test_brush_undo_redo_and_complete_and_next(page, live_app, console_errors):
     completed.first.wait_for()
     assert completed.count() == 1
     assert not console_errors, console_errors
+
+
+def test_ui_settings_come_back_on_the_next_visit(page, live_app, console_errors):
+    base = live_app["base"]
+    open_demo_editor(page, base)
+    page.get_by_role("button", name="⌫ Eraser").click()
+    page.get_by_label("Overlay opacity").fill("80")
+    page.wait_for_timeout(900)  # settings are saved after a short pause
+    page.reload()
+    page.wait_for_function("window.annotatorEditor && window.annotatorEditor.state.picture")
+    assert page.evaluate("window.annotatorEditor.state.tool") == "eraser"
+    assert page.get_by_label("Overlay opacity").input_value() == "80"
+
+    page.get_by_role("link", name="← Demo").click()
+    page.get_by_label("Status").select_option("completed")
+    page.wait_for_timeout(600)
+    page.reload()
+    assert page.get_by_label("Status").input_value() == "completed"
+    page.get_by_label("Status").select_option("")
+    assert not console_errors, console_errors

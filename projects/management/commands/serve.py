@@ -1,5 +1,10 @@
 """Serve HTTP and WebSocket from one daphne process, with the embedded worker inside it."""
 
+import faulthandler
+import os
+import signal
+import sys
+
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
 from django.conf import settings
@@ -30,6 +35,9 @@ class Command(BaseCommand):
                     self.stdout.write("Created the demo project with sample photographs.")
         if settings.ANNOTATOR_EMBEDDED_WORKER:
             start_embedded_worker()
+        if faulthandler.is_enabled():
+            # `kill -USR1` prints every thread's stack: what a stuck server is waiting on.
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
         from annotator.asgi import application
 
         self.stdout.write(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)", ending="\n")
@@ -44,3 +52,10 @@ class Command(BaseCommand):
             proxy_forwarded_proto_header="X-Forwarded-Proto" if proxy_headers else None,
             verbosity=0,
         ).run()
+        # Daphne has closed every connection. Request threads still waiting on its stopped
+        # event loop would block the interpreter's exit forever; writes are transactions and
+        # interrupted jobs are queued again at the next start, so leave now.
+        self.stdout.write("Stopped.")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
