@@ -110,7 +110,8 @@ def live_app(tmp_path_factory):
         process.send_signal(signal.SIGUSR1)  # faulthandler: dump every thread's stack
         time.sleep(1)
         process.kill()
-        raise AssertionError("the server did not stop on SIGTERM:\n" + log_path.read_text()[-6000:])
+        log = log_path.read_text()[-6000:]
+        raise AssertionError("the server did not stop on SIGTERM:\n" + log) from None
 
 
 @pytest.fixture
