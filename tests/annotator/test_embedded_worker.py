@@ -20,22 +20,15 @@ def record(tag: str) -> None:
     ran[tag] = threading.current_thread().name
 
 
-@pytest.fixture(scope="module")
-def running_worker(django_db_setup, django_db_blocker):
-    # Starting queues again the automask jobs an earlier run left unfinished: it reads them.
-    with django_db_blocker.unblock():
-        workers = start_embedded_worker()
-    yield workers
-    release.set()
-    stop_embedded_worker()
-
-
 @pytest.fixture
-def worker(running_worker):
+def worker(transactional_db):
+    # Starting reads the automask jobs an earlier run left unfinished, so it needs the
+    # database; the workers' start closes connections, which a transaction would not survive.
     release.clear()
     ran.clear()
-    yield running_worker
+    yield start_embedded_worker()
     release.set()
+    stop_embedded_worker()
 
 
 def wait_until(predicate, timeout=15.0) -> bool:

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from annotator.env import env_bool, env_int, parse_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD_KEY = "k" * 50
+GOOD_KEY = "Xq3-vT9_pL2mZ8wR4yN6bC1dF5gH7jK0aS2eU4iO6uY8tW3rE5qA9zX1cV7bN3mQ"
 
 
 def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
@@ -92,6 +92,18 @@ def test_production_uses_postgres_redis_and_secure_cookies(tmp_path):
     ]
 
 
+def test_production_refuses_a_weak_secret_key(tmp_path):
+    result = load_settings(
+        tmp_path,
+        ANNOTATOR_MODE="production",
+        SECRET_KEY="ab" * 40,
+        DATABASE_URL="postgresql://u:p@db:5432/annotator",
+        REDIS_URL="redis://redis:6379/0",
+        ALLOWED_HOSTS="annotator.example.com",
+    )
+    assert "SECRET_KEY must be set" in result.stderr
+
+
 def test_an_unknown_mode_is_refused(tmp_path):
     result = load_settings(tmp_path, ANNOTATOR_MODE="staging")
     assert "ANNOTATOR_MODE must be" in result.stderr
@@ -124,3 +136,25 @@ def test_env_helpers_fail_loudly_on_malformed_values(monkeypatch):
         env_bool("X_FLAG")
     with pytest.raises(ImproperlyConfigured, match="X_COUNT"):
         env_int("X_COUNT", 1)
+
+
+def test_production_settings_pass_the_deployment_checks(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANNOTATOR_", "DATABASE"))}
+    env.update(
+        ANNOTATOR_MODE="production",
+        ANNOTATOR_VAR_DIR=str(tmp_path),
+        SECRET_KEY=GOOD_KEY,
+        DATABASE_URL="postgresql://u:p@127.0.0.1:1/annotator",
+        REDIS_URL="redis://127.0.0.1:1/0",
+        ALLOWED_HOSTS="annotator.example.com",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
