@@ -665,6 +665,7 @@ const SHORTCUTS = {
   f: () => (fit(), render()),
   Delete: () => state.selected && deleteObject(state.selected),
   "?": () => toggleHelp(),
+  "\\": () => togglePanels(),
 };
 
 window.addEventListener("keydown", (event) => {
@@ -855,7 +856,7 @@ function saveSettings() {
   clearTimeout(settingsTimer);
   settingsTimer = setTimeout(() => {
     api("PATCH", `/api/projects/${config.project}/state/`, {
-      ui_settings: { opacity: state.opacity, brush_size: state.brush, tool: state.tool },
+      ui_settings: { opacity: state.opacity, brush_size: state.brush, tool: state.tool, panels: state.panels },
     });
   }, 600);
 }
@@ -872,6 +873,15 @@ function toast(message, kind = "info") {
   el.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => (el.hidden = true), kind === "error" ? 8000 : 4000);
+}
+
+function togglePanels(show = document.querySelector(".editor").classList.contains("no-side")) {
+  document.querySelector(".editor").classList.toggle("no-side", !show);
+  $("#panels-button").setAttribute("aria-pressed", String(show));
+  state.panels = show ? "shown" : "hidden";
+  fit();
+  render();
+  saveSettings();
 }
 
 function toggleHelp() {
@@ -898,6 +908,7 @@ $("#complete-next").addEventListener("click", () => completeAndNext());
 $("#complete-toggle").addEventListener("click", () => toggleCompleted());
 $("#history-button").addEventListener("click", () => showHistory());
 $("#help-button").addEventListener("click", () => toggleHelp());
+$("#panels-button").addEventListener("click", () => togglePanels());
 $("#help-close").addEventListener("click", () => toggleHelp());
 $("#clear-prompt").addEventListener("click", () => clearPrompt());
 $("#keep").addEventListener("click", () => keepCandidate(state.candidates?.chosen ?? 0));
@@ -907,6 +918,9 @@ $("#show-automask").addEventListener("change", () => render());
 window.addEventListener("popstate", (event) => event.state?.imageId && openImage(event.state.imageId, { pushHistory: false }));
 
 $("#opacity").value = Math.round(state.opacity * 100);
+state.panels = config.ui.panels || "shown";
+document.querySelector(".editor").classList.toggle("no-side", state.panels === "hidden");
+$("#panels-button").setAttribute("aria-pressed", String(state.panels !== "hidden"));
 setBrush(state.brush);
 setTool(state.tool);
 fit();

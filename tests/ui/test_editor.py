@@ -55,11 +55,16 @@ def test_ui_settings_come_back_on_the_next_visit(page, live_app, console_errors)
     open_demo_editor(page, base)
     page.get_by_role("button", name="⌫ Eraser").click()
     page.get_by_label("Overlay opacity").fill("80")
+    page.get_by_role("button", name="Panels").click()
+    assert not page.locator(".side").is_visible()
     page.wait_for_timeout(900)  # settings are saved after a short pause
     page.reload()
     page.wait_for_function("window.annotatorEditor && window.annotatorEditor.state.picture")
     assert page.evaluate("window.annotatorEditor.state.tool") == "eraser"
     assert page.get_by_label("Overlay opacity").input_value() == "80"
+    assert not page.locator(".side").is_visible()
+    page.get_by_role("button", name="Panels").click()
+    assert page.locator(".side").is_visible()
 
     page.get_by_role("link", name="← Demo").click()
     page.get_by_label("Status").select_option("completed")

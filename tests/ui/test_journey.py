@@ -43,7 +43,7 @@ def test_the_main_journey(page, live_app, console_errors):
     screenshot(page, "01-projects")
 
     # Create a project.
-    page.get_by_label("Name").fill("Discs")
+    page.get_by_label("Name", exact=True).fill("Discs")
     page.get_by_role("button", name="Create").click()
     page.wait_for_url(re.compile(r"/projects/\d+/$"))
 
@@ -132,4 +132,20 @@ def test_the_main_journey(page, live_app, console_errors):
     assert len(coco["images"]) == 4
     assert len(coco["annotations"]) >= 1
     screenshot(page, "06-export")
+
+    # The whole project as an archive, opened again as a new project.
+    page.get_by_label("Format").select_option("archive")
+    page.get_by_role("button", name="Export", exact=True).click()
+    page.locator("#export-message", has_text="ready").wait_for(timeout=30_000)
+    with page.expect_download() as archive:
+        page.get_by_role("link", name="Download").click()
+    page.goto(f"{base}/")
+    page.get_by_label("Archive file").set_input_files(archive.value.path())
+    page.get_by_label("Name for the project").fill("Discs restored")
+    page.get_by_role("button", name="Upload archive").click()
+    page.wait_for_url(re.compile(r"/projects/\d+/$"))
+    assert page.locator("#project-name").inner_text() == "Discs restored"
+    page.locator(".pool-grid .tile").nth(3).wait_for()
+    assert page.locator(".pool-grid .tile.status-completed").count() == 1
+    assert page.locator(".pool-grid .tile .b-auto").count() == 4
     assert not console_errors, console_errors
