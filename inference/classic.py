@@ -161,7 +161,7 @@ def predict(
     """One mask per box (or one for the clicks), with scores and low-res logits."""
     height, width = rgb.shape[:2]
     points, labels = _points_in_pixels(prompt, width, height)
-    boxes = _boxes_in_pixels(prompt, width, height) or [None]
+    boxes: list[np.ndarray | None] = [*_boxes_in_pixels(prompt, width, height)] or [None]
     small, factor = _scaled(rgb)
     lab = cv2.cvtColor(cv2.GaussianBlur(small, (3, 3), 0), cv2.COLOR_RGB2LAB)
     bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
@@ -176,7 +176,8 @@ def predict(
         mask = _keep_clicked_parts(_grabcut(bgr, seed), points * factor, labels)
         scores.append(_score(lab, mask))
         if factor != 1.0:
-            mask = cv2.resize(mask.astype(np.uint8), (width, height), cv2.INTER_NEAREST) > 0
+            small_mask = mask.astype(np.uint8)
+            mask = cv2.resize(small_mask, (width, height), interpolation=cv2.INTER_NEAREST) > 0
         masks.append(mask)
     stacked = np.stack(masks)
     return (
