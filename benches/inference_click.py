@@ -90,7 +90,9 @@ def timed(function, repeats: int) -> list[float]:
     return times
 
 
-async def app_clicks(cookie: bytes, project_id: int, image_id: int, repeats: int):
+async def app_clicks(cookie: bytes, project_id: int, image_id: int, repeats: int, bare=None):
+    """Round trips of `repeats` predict messages; with `bare`, each is paired with a bare
+    call right before it, so load changes on the machine hit both sides alike."""
     communicator = WebsocketCommunicator(
         application,
         f"/ws/projects/{project_id}/",
@@ -99,8 +101,10 @@ async def app_clicks(cookie: bytes, project_id: int, image_id: int, repeats: int
     connected, _ = await communicator.connect()
     assert connected
     await communicator.receive_json_from()
-    times = []
+    times, bare_times = [], []
     for index in range(repeats):
+        if bare is not None:
+            bare_times += timed(bare, 1)
         started = time.perf_counter()
         await communicator.send_json_to(
             {
@@ -115,7 +119,7 @@ async def app_clicks(cookie: bytes, project_id: int, image_id: int, repeats: int
         times.append((time.perf_counter() - started) * 1000)
         assert reply["type"] == "prediction", reply
     await communicator.disconnect()
-    return times
+    return (times, bare_times) if bare is not None else times
 
 
 def use(project, ref: engine.ModelRef) -> None:
@@ -126,6 +130,7 @@ def use(project, ref: engine.ModelRef) -> None:
 def measure(name, ref, user, project, image, cookie, repeats) -> dict:
     rgb = picture()
     predictor = bare_predictor(ref)
+    predictor.set_image(rgb)  # the first call also warms torch up
     embed_ms = timed(lambda: predictor.set_image(rgb), 3)
     points, labels = np.array(CLICK, np.float32), np.array([1], np.int32)
 
@@ -139,10 +144,8 @@ def measure(name, ref, user, project, image, cookie, repeats) -> dict:
     engine.embedding_cache().clear()
     run = asyncio.run
     cold = run(app_clicks(cookie, project.pk, image.pk, 1))[0]  # decodes and embeds
-    bare_times, app_times = [], []
-    for _ in range(3):  # interleaved rounds, so drift hits both sides alike
-        bare_times += timed(bare, repeats // 3)
-        app_times += run(app_clicks(cookie, project.pk, image.pk, repeats // 3))
+    app_times, bare_times = run(app_clicks(cookie, project.pk, image.pk, repeats, bare))
+    added = statistics.median(a - b for a, b in zip(app_times, bare_times, strict=True))
     automask_params = {"points_per_side": 8, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
     model = engine.get_engine(ref)
     automask_s = timed(lambda: model.automask(rgb, automask_params), 1)[0] / 1000
@@ -152,7 +155,7 @@ def measure(name, ref, user, project, image, cookie, repeats) -> dict:
         "bare": bare_ms,
         "app": app_ms,
         "ratio": app_ms / bare_ms,
-        "added": app_ms - bare_ms,
+        "added": added,
         "embed": statistics.median(embed_ms),
         "cold": cold,
         "automask": automask_s,
@@ -190,7 +193,10 @@ def main():
     rows = [measure(n, r, user, project, image, cookie, args.repeats) for n, r in refs.items()]
     extra = classic_row(project, image, cookie, args.repeats)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, image {WIDTH}x{HEIGHT}")
-    print(f"median of {args.repeats} clicks each, warm embedding; automask 8x8 points\n")
+    print(
+        f"medians of {args.repeats} paired clicks (bare, then app), warm embedding; "
+        "ms added = median of the pairs' differences; automask 8x8 points\n"
+    )
     print(
         "| model | bare predict ms | app whole path ms | ratio | ms added | embedding ms "
         "| first click (cache miss) ms | automask s/image |"

@@ -74,7 +74,32 @@ def _seed(shape, box, points, labels, lab, previous) -> np.ndarray:
     return seed
 
 
+def _region_of_interest(foreground: np.ndarray) -> tuple[slice, slice] | None:
+    """The candidate object with a margin of background around it, when that is clearly
+    smaller than the image: GrabCut's cost grows with the pixels it models."""
+    ys, xs = np.nonzero(foreground)
+    if len(xs) == 0:
+        return None
+    height, width = foreground.shape
+    margin_x = max(20, (xs.max() - xs.min()) // 2)
+    margin_y = max(20, (ys.max() - ys.min()) // 2)
+    x0, x1 = max(0, xs.min() - margin_x), min(width, xs.max() + margin_x + 1)
+    y0, y1 = max(0, ys.min() - margin_y), min(height, ys.max() + margin_y + 1)
+    if (x1 - x0) * (y1 - y0) > 0.6 * width * height:
+        return None
+    return slice(y0, y1), slice(x0, x1)
+
+
 def _grabcut(bgr: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    region = _region_of_interest(np.isin(seed, (cv2.GC_FGD, cv2.GC_PR_FGD)))
+    if region is None:
+        return _grabcut_all(bgr, seed)
+    mask = np.zeros(seed.shape, bool)
+    mask[region] = _grabcut_all(np.ascontiguousarray(bgr[region]), seed[region].copy())
+    return mask
+
+
+def _grabcut_all(bgr: np.ndarray, seed: np.ndarray) -> np.ndarray:
     foreground = np.isin(seed, (cv2.GC_FGD, cv2.GC_PR_FGD))
     background = ~foreground
     if foreground.sum() < 2 or background.sum() < 2:
@@ -136,7 +161,7 @@ def predict(
     """One mask per box (or one for the clicks), with scores and low-res logits."""
     height, width = rgb.shape[:2]
     points, labels = _points_in_pixels(prompt, width, height)
-    boxes = _boxes_in_pixels(prompt, width, height) or [None]
+    boxes: list[np.ndarray | None] = [*_boxes_in_pixels(prompt, width, height)] or [None]
     small, factor = _scaled(rgb)
     lab = cv2.cvtColor(cv2.GaussianBlur(small, (3, 3), 0), cv2.COLOR_RGB2LAB)
     bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
@@ -151,7 +176,8 @@ def predict(
         mask = _keep_clicked_parts(_grabcut(bgr, seed), points * factor, labels)
         scores.append(_score(lab, mask))
         if factor != 1.0:
-            mask = cv2.resize(mask.astype(np.uint8), (width, height), cv2.INTER_NEAREST) > 0
+            small_mask = mask.astype(np.uint8)
+            mask = cv2.resize(small_mask, (width, height), interpolation=cv2.INTER_NEAREST) > 0
         masks.append(mask)
     stacked = np.stack(masks)
     return (

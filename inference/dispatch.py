@@ -23,7 +23,8 @@ _lock = threading.Lock()
 
 
 def in_process() -> bool:
-    return bool(settings.ANNOTATOR_EMBEDDED_WORKER) and not settings.REDIS_URL
+    # Without Redis no other process could take a click off the in-memory broker.
+    return not settings.REDIS_URL
 
 
 def _interactive_executor() -> ThreadPoolExecutor:

@@ -420,10 +420,10 @@ def model_load_run(*, job_id: int) -> None:
     try:
         run_job(job_id, work)
     finally:
-        _load_failed(job_id)
+        _load_end_state(job_id)
 
 
-def _load_failed(job_id: int) -> None:
+def _load_end_state(job_id: int) -> None:
     """Reflect a failed or cancelled load in the project state; the previous model stays."""
     job = Job.objects.get(pk=job_id)
     if job.status in (Job.Status.FAILED, Job.Status.CANCELLED):

@@ -1,6 +1,8 @@
 """The embedded mode: Celery workers inside the serving process run model loads and pool
 jobs from the in-memory broker, while clicks keep being answered."""
 
+import asyncio
+import threading
 import time
 
 import pytest
@@ -46,3 +48,42 @@ def test_embedded_worker_runs_loads_and_pool_jobs(worker, micro_choice, drawn_po
     services.prediction_run(image=images[0], user=team.owner, prompt=prompt)
     assert _wait(pool).status == "done", pool.message
     assert AutomaskRun.objects.filter(job=pool).count() == 3
+
+
+async def test_click_is_answered_while_a_pool_job_holds_the_batch_worker(
+    worker, drawn_pool, team, monkeypatch
+):
+    from asgiref.sync import sync_to_async
+
+    from tests.inference.test_consumers import _connect, _receive
+
+    images, drawings = drawn_pool
+    busy, release = threading.Event(), threading.Event()
+    original = services.automask_image_run
+
+    def slow_image(**kwargs):
+        busy.set()
+        release.wait(30)  # a long automask image, as on a big photograph
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "automask_image_run", slow_image)
+    pool = await sync_to_async(services.automask_start)(
+        project=team.project, user=team.owner, params={}
+    )
+    assert await asyncio.to_thread(busy.wait, 20)
+    communicator = await _connect(team.annotator, team.project.pk)
+    await communicator.send_json_to(
+        {
+            "type": "predict",
+            "request_id": "during-pool",
+            "image_id": images[0].pk,
+            "point_coords": [list(drawings[0].centre)],
+            "point_labels": [1],
+        }
+    )
+    reply = await _receive(communicator, "prediction")
+    await pool.arefresh_from_db()
+    assert reply["type"] == "prediction" and pool.status == "running" and pool.done == 0
+    release.set()
+    await communicator.disconnect()
+    assert (await asyncio.to_thread(_wait, pool)).status == "done"

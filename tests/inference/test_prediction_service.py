@@ -162,3 +162,24 @@ def test_embedding_cache_is_bounded_and_least_recently_used():
     assert cache.used_bytes == 1200
     cache.put(("m", "huge"), np.zeros(1000, np.float32))
     assert ("m", "huge") not in cache and len(cache) == 3
+
+
+def test_classic_click_on_a_large_photo_is_scaled_back_to_full_size(team):
+    """GrabCut runs on a reduced copy of large images; the mask comes back at full size."""
+    from projects.models import Image, Source
+    from tests.inference.conftest import draw_object, write_png
+
+    drawn = draw_object(width=1400, height=1000, seed=5)
+    write_png(drawn.rgb, "large.png")
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="big")
+    image = Image.objects.create(project=team.project, source=source, path="large.png")
+    result = services.prediction_run(
+        image=image,
+        user=team.owner,
+        prompt=services.PromptInput.from_dict(
+            {"point_coords": [list(drawn.centre)], "point_labels": [1]}
+        ),
+    )
+    mask = rle_to_mask(result.masks[0])
+    assert mask.shape == (1000, 1400)
+    assert iou(mask, drawn.truth) >= 0.9
