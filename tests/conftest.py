@@ -9,6 +9,16 @@ from projects import services
 from projects.models import Image, Role, Source
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """The test database is a file, as the served app's is: SQLite's in-memory shared cache
+    takes table locks that ignore the busy timeout, so worker threads would collide."""
+    from django.conf import settings
+
+    path = tmp_path_factory.mktemp("database") / "test.sqlite3"
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(path)
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     # Hashing passwords properly costs a noticeable time per user; tests make many.
