@@ -3,7 +3,7 @@
 `prediction_run` is the editor's hot path: it validates the prompt (nothing is written when
 it is wrong), runs the engine on the project's model and saves the record in one
 transaction. Long work (loads, downloads, pool automask) is a Job run by a task through
-inference.progress.
+projects.jobs.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from inference import download, engine, registry, selectors
 from inference.engine import DEVICES, DTYPES, LoadParams, ModelRef
-from inference.progress import JobProgress, run_job
 from projects import encoding
 from projects.events import project_group, publish
+from projects.jobs import JobProgress, run_job
 from projects.models import AutomaskMask, AutomaskRun, Image, Job, Prediction, Project
 from projects.sources import reader
 

@@ -51,6 +51,17 @@ class Team:
 
 
 @pytest.fixture
+def eager_tasks():
+    """Celery tasks run in the caller's thread, through Celery's own eager path."""
+    from annotator.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
 def make_user(db):
     def make(username: str, **extra):
         return get_user_model().objects.create_user(

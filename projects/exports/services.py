@@ -3,7 +3,6 @@ choices in the project state."""
 
 import logging
 import tempfile
-import time
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +32,7 @@ from projects.exports.selectors import (
     project_categories,
     scope_images,
 )
-from projects.jobs import JobCancelled, job_check_cancel, job_finish, job_progress, job_start
+from projects.jobs import JobFailed, JobProgress, run_job
 from projects.models import ImageStatus, Job, Project
 
 logger = logging.getLogger(__name__)
@@ -178,52 +177,49 @@ def export_file_name(project: Project, options: ExportOptions, suffix: str = "")
 def export_run(*, job_id: int) -> Job:
     """Run a queued export job. A job already finished is left as it is, so a redelivered
     task does no work twice."""
-    job = Job.objects.select_related("project").get(pk=job_id)
-    if job.status not in (Job.Status.QUEUED, Job.Status.RUNNING):
-        if job.status == Job.Status.CANCELLING:
-            job_finish(job, status=Job.Status.CANCELLED, message="Cancelled.")
-        return job
-    scope, options = export_from_params(job.params)
-    relative = Path(EXPORT_DIR) / str(job.project_id) / f"{job.pk}.{EXTENSION[options.format]}"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
-    try:
-        job_start(job, total=scope_images(job.project, scope).count(), message="Exporting")
-        counts = export_write(
-            project=job.project,
-            scope=scope,
-            options=options,
-            target=partial,
-            progress=_reporter(job),
-        )
-        partial.replace(target)
-    except JobCancelled:
-        partial.unlink(missing_ok=True)
-        job_finish(job, status=Job.Status.CANCELLED, message="Cancelled.")
-        return job
-    except (ValueError, OSError) as error:
-        partial.unlink(missing_ok=True)
-        job_finish(job, status=Job.Status.FAILED, message=f"The export failed: {error}")
-        return job
-    except Exception:
-        # Never leave a job running forever: the person watching it must learn it stopped.
-        logger.exception("export job %s failed", job.pk)
-        partial.unlink(missing_ok=True)
-        job_finish(
-            job, status=Job.Status.FAILED, message="The export failed; the server log says why."
-        )
-        return job
-    result = {
-        "file": relative.as_posix(),
-        "filename": export_file_name(job.project, options, f"-{job.pk}"),
-        "content_type": CONTENT_TYPE[EXTENSION[options.format]],
-        "size": target.stat().st_size,
-        **counts,
-    }
-    job.done = job.total
-    job_finish(job, status=Job.Status.DONE, message="Export ready.", result=result)
-    export_files_prune(project_id=job.project_id)
+
+    def work(progress: JobProgress) -> str:
+        job = progress.job
+        scope, options = export_from_params(job.params)
+        name = f"{job.pk}.{EXTENSION[options.format]}"
+        relative = Path(EXPORT_DIR) / str(job.project_id) / name
+        target = Path(settings.MEDIA_ROOT) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        total = scope_images(job.project, scope).count()
+        progress.start(total=total, message="Exporting")
+        try:
+            counts = export_write(
+                project=job.project,
+                scope=scope,
+                options=options,
+                target=partial,
+                progress=lambda done: progress.step(
+                    done=done,
+                    message=f"Exported {done} of {total} images",
+                    every=PROGRESS_SECONDS,
+                    force=done == total,
+                ),
+            )
+            partial.replace(target)
+        except (ValueError, OSError) as error:
+            raise JobFailed(f"The export failed: {error}") from error
+        finally:
+            partial.unlink(missing_ok=True)
+        job.done = total
+        job.result = {
+            "file": relative.as_posix(),
+            "filename": export_file_name(job.project, options, f"-{job.pk}"),
+            "content_type": CONTENT_TYPE[EXTENSION[options.format]],
+            "size": target.stat().st_size,
+            **counts,
+        }
+        return "Export ready."
+
+    run_job(job_id, work)
+    job = Job.objects.get(pk=job_id)
+    if job.status == Job.Status.DONE:
+        export_files_prune(project_id=job.project_id)
     return job
 
 
@@ -250,19 +246,6 @@ def export_files_prune(*, project_id: int) -> int:
         job.message = "The export file expired; start the export again."
         job.save(update_fields=["result", "message", "updated_at"])
     return count
-
-
-def _reporter(job: Job):
-    last = [0.0]
-
-    def report(done: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_SECONDS or done == job.total:
-            last[0] = now
-            job_check_cancel(job)
-            job_progress(job, done, job.total, f"Exported {done} of {job.total} images")
-
-    return report
 
 
 def export_inline(

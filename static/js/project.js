@@ -29,7 +29,7 @@ const jobHandlers = new Map(); // job kind -> handler
 new ProjectSocket(P, {
   onMessage: (message) => {
     const data = message.data || message;
-    if (message.type === "job.progress" || message.type === "job") {
+    if (message.type === "job.progress") {
       jobHandlers.get(data.kind)?.(data);
       if (data.kind === "source_scan" && data.status === "done") {
         refresh("sources");

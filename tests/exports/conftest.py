@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from annotator.celery import app
 from projects.encoding import array_save, mask_to_rle, rle_to_mask
 from projects.models import (
     AutomaskMask,
@@ -135,12 +134,3 @@ def annotated(team) -> Annotated:
         image.refresh_status()
         image.save()
     return scene
-
-
-@pytest.fixture
-def eager_tasks():
-    """Run Celery tasks in the caller's thread, through Celery's own eager path."""
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous

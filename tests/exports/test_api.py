@@ -13,7 +13,7 @@ from django.utils import timezone
 from pycocotools.coco import COCO
 
 from projects.exports.services import export_run
-from projects.jobs import job_progress
+from projects.jobs import JobProgress
 from projects.models import Image, Job, MaskObject, Membership, Project, Role
 
 
@@ -143,9 +143,9 @@ def test_a_cancelled_export_stops_and_leaves_no_file(annotated, team, tmp_path):
 
 def test_progress_is_stored_on_the_job(annotated):
     job = Job.objects.create(project=annotated.project, kind=Job.Kind.EXPORT)
-    job_progress(job, 2, 5, "Exported 2 of 5 images")
+    JobProgress(job.pk).step(done=2, message="Exported 2 of 5 images")
     job.refresh_from_db()
-    assert (job.done, job.total, job.message) == (2, 5, "Exported 2 of 5 images")
+    assert (job.done, job.message) == (2, "Exported 2 of 5 images")
 
 
 def test_archive_download_and_upload_move_a_project(annotated, team, api_client, make_user):
@@ -218,7 +218,7 @@ def test_export_progress_reaches_the_project_channel(annotated):
         events.append(message["event"])
         if message["event"]["data"]["status"] == "done":
             break
-    assert events[0]["type"] == "job" and events[0]["data"]["status"] == "running"
+    assert events[0]["type"] == "job.progress" and events[0]["data"]["status"] == "running"
     assert any(e["data"]["done"] == 3 for e in events)
     assert events[-1]["data"]["status"] == "done"
     assert events[-1]["data"]["result"]["file"].endswith(f"{job.pk}.csv")

@@ -10,7 +10,6 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from annotator.asgi import application
-from annotator.celery import app as celery_app
 from inference import dispatch, services
 from projects.encoding import rle_to_mask
 from projects.models import Prediction
@@ -149,13 +148,6 @@ async def test_ping_and_other_messages_still_work(team):
     await communicator.send_json_to({"type": "ping"})
     assert (await communicator.receive_json_from())["type"] == "pong"
     await communicator.disconnect()
-
-
-@pytest.fixture
-def eager_tasks():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 async def test_model_load_progress_and_state_reach_every_member(

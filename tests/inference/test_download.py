@@ -36,7 +36,7 @@ def test_download_streams_with_progress_and_lands_atomically(
 ):
     published = []
     monkeypatch.setattr(
-        "inference.progress.publish", lambda group, kind, data: published.append((group, data))
+        "projects.jobs.publish", lambda group, kind, data: published.append((group, data))
     )
     job = _start(team)
     services.model_download_run(job_id=job.pk)

@@ -4,16 +4,8 @@ reads."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotator.celery import app as celery_app
 from inference import registry, selectors, services
 from projects.models import Job
-
-
-@pytest.fixture
-def eager_tasks():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def test_model_list_has_each_sam2_model_once_plus_classic(api_client, team):

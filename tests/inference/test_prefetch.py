@@ -6,18 +6,8 @@ from tests.inference.conftest import micro_ref, use_model
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def eager(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    from annotator.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 def test_opening_an_image_prepares_its_embedding_and_the_next_ones(
-    drawn_pool, team, api_client, micro_checkpoint, eager, django_capture_on_commit_callbacks
+    drawn_pool, team, api_client, micro_checkpoint, eager_tasks, django_capture_on_commit_callbacks
 ):
     images, _ = drawn_pool
     ref = micro_ref(micro_checkpoint)
@@ -35,7 +25,7 @@ def test_opening_an_image_prepares_its_embedding_and_the_next_ones(
 
 
 def test_nothing_is_loaded_just_to_prepare_an_embedding(
-    drawn_pool, team, api_client, micro_checkpoint, eager, django_capture_on_commit_callbacks
+    drawn_pool, team, api_client, micro_checkpoint, eager_tasks, django_capture_on_commit_callbacks
 ):
     images, _ = drawn_pool
     ref = micro_ref(micro_checkpoint)

@@ -44,13 +44,12 @@ def image_bytes(fmt: str = "PNG", size=(40, 30), mode: str = "RGB", seed: int = 
 
 
 @pytest.fixture
-def eager_tasks(transactional_db):
+def eager_tasks(transactional_db, eager_tasks):
     """Tasks run in the test's thread when their transaction really commits, as the worker
-    would run them after it (so these tests use real commits, not a wrapping transaction)."""
-    celery_app.conf.task_always_eager = True
+    would run them after it (so these tests use real commits, not a wrapping transaction);
+    their errors reach the test."""
     celery_app.conf.task_eager_propagates = True
     yield
-    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture

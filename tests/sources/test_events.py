@@ -36,6 +36,7 @@ def test_a_scan_reports_its_result_to_the_project(team, api_client, folder_root,
         {"path": str(folder_root)},
         format="json",
     )
-    finished = [e for e in _received(layer, channel) if e["type"] == "job.finished"]
+    events = [e["data"] for e in _received(layer, channel) if e["type"] == "job.progress"]
+    finished = [e for e in events if e["status"] == "done"]
     assert len(finished) == 1
-    assert finished[0]["data"]["status"] == "done" and finished[0]["data"]["added"] == 3
+    assert finished[0]["kind"] == "source_scan" and finished[0]["result"]["added"] == 3
