@@ -152,7 +152,7 @@ function upload(files) {
       alertBox(form, body?.error?.message || `Upload failed (${request.status}).`);
       return;
     }
-    const outcomes = body.results || body.files || body.outcomes || [];
+    const outcomes = Array.isArray(body) ? body : [];
     const duplicates = outcomes.filter((o) => o.duplicate).length;
     alertBox(form, `Uploaded ${outcomes.length - duplicates} image(s)${duplicates ? `, ${duplicates} already in the pool` : ""}.`, false);
     refresh("sources");
