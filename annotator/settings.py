@@ -316,3 +316,13 @@ ANNOTATOR_AZURE_ALLOW_CUSTOM_ENDPOINTS = env_bool(
 )
 # DefaultAzureCredential probes managed identity and the CLI; give up after this long.
 ANNOTATOR_AZURE_CREDENTIAL_TIMEOUT_S = env_int("ANNOTATOR_AZURE_CREDENTIAL_TIMEOUT_S", 15)
+
+# Deployment: faults and timeouts -----------------------------------------------------------
+# A task taken by a worker that then dies (acks are late) goes back to the Redis queue after
+# this long; it must exceed the longest task, or a live worker's task would run twice.
+ANNOTATOR_BROKER_VISIBILITY_TIMEOUT_S = env_int("ANNOTATOR_BROKER_VISIBILITY_TIMEOUT_S", 3600)
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": ANNOTATOR_BROKER_VISIBILITY_TIMEOUT_S}
+# A click not answered by a worker within this long is answered with an error, so that the
+# editor never waits forever on a worker that died or a queue that is stuck.
+ANNOTATOR_CLICK_TIMEOUT_S = env_int("ANNOTATOR_CLICK_TIMEOUT_S", 30)

@@ -1,0 +1,41 @@
+"""One production stack for the whole session (starting it costs ~20 s): the tests in this
+folder share it, each in a project of its own."""
+
+import shutil
+
+import pytest
+from PIL import Image as PILImage
+
+from inference import checkpoints
+from tests.deploy.stack import Stack, stack_start, temp_base
+from tests.inference.conftest import draw_object
+
+PHOTOS = 6
+
+
+@pytest.fixture(scope="session")
+def stack():
+    base = temp_base()
+    photos = base / "photos"
+    photos.mkdir()
+    for index in range(PHOTOS):
+        drawn = draw_object(width=320, height=240, seed=index)
+        PILImage.fromarray(drawn.rgb).save(photos / f"photo{index}.png")
+    models = base / "checkpoints"
+    models.mkdir()
+    checkpoints.write_micro_checkpoint(models / "micro.pt", seed=1)
+    running: Stack = stack_start(
+        base,
+        {
+            "ANNOTATOR_FOLDER_ROOTS": str(photos),
+            "ANNOTATOR_MODEL_ROOTS": str(models),
+            # A task of a killed worker goes back to the queue after this long (default an
+            # hour, longer than any job); short here so the fault tests finish quickly.
+            "ANNOTATOR_BROKER_VISIBILITY_TIMEOUT_S": "6",
+        },
+    )
+    running.photos = photos
+    running.checkpoint = models / "micro.pt"
+    yield running
+    running.stop()
+    shutil.rmtree(base, ignore_errors=True)
