@@ -192,7 +192,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py's default read timeout (5 s) equals the layer's blocking-pop timeout,
+            # so a busy host drops WebSockets with "Timeout reading": allow the pop its time.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:
@@ -326,3 +328,5 @@ if REDIS_URL:
 # A click not answered by a worker within this long is answered with an error, so that the
 # editor never waits forever on a worker that died or a queue that is stuck.
 ANNOTATOR_CLICK_TIMEOUT_S = env_int("ANNOTATOR_CLICK_TIMEOUT_S", 30)
+# Load balancers and container health checks probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -32,6 +32,7 @@ def stack():
             # A task of a killed worker goes back to the queue after this long (default an
             # hour, longer than any job); short here so the fault tests finish quickly.
             "ANNOTATOR_BROKER_VISIBILITY_TIMEOUT_S": "6",
+            "ANNOTATOR_CLICK_TIMEOUT_S": "8",
         },
     )
     running.photos = photos
