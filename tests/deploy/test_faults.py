@@ -108,3 +108,44 @@ def test_the_web_tier_reports_a_redis_restart_and_reconnects_with_nothing_lost(s
         interval=1,
     )
     assert answer["masks"]
+
+
+def test_a_model_download_cut_midway_is_never_loaded_and_resumes(stack):
+    api = stack.api()
+    project_id = api.post("/api/projects/", json={"name": "Cut download"}).json()["id"]
+    target = stack.base / "var" / "models"
+    stack.mirror.drop_after = 3 * 1024 * 1024
+    try:
+        job = api.post(
+            f"/api/projects/{project_id}/model/download/", json={"key": "sam2.1_hiera_tiny"}
+        )
+        assert job.status_code == 202, job.text
+        failed = wait_until(
+            lambda: (
+                (j := api.get(f"/api/jobs/{job.json()['id']}/").json())["status"] == "failed" and j
+            ),
+            60,
+            "the cut download did not fail:\n" + stack.log_tail("worker-default"),
+        )
+    finally:
+        stack.mirror.drop_after = None
+    assert "resume" in failed["message"], failed
+    assert [p.name for p in target.rglob("*.pt")] == [], "a partial file looks like a checkpoint"
+    load = api.post(f"/api/projects/{project_id}/model/load/", json={"key": "sam2.1_hiera_tiny"})
+    assert load.status_code == 400 and "download it first" in load.json()["error"]["message"]
+
+    again = api.post(
+        f"/api/projects/{project_id}/model/download/", json={"key": "sam2.1_hiera_tiny"}
+    ).json()
+    done = wait_until(
+        lambda: (
+            (j := api.get(f"/api/jobs/{again['id']}/").json())["status"] in ("done", "failed") and j
+        ),
+        60,
+        "the resumed download did not end",
+    )
+    assert done["status"] == "done", done
+    assert done["result"]["resumed_from"] == 3 * 1024 * 1024
+    assert stack.mirror.ranges[-1] == f"bytes={3 * 1024 * 1024}-"
+    (checkpoint,) = target.rglob("*.pt")
+    assert checkpoint.read_bytes() == stack.checkpoint.read_bytes()
