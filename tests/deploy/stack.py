@@ -183,19 +183,21 @@ class Stack:
             "the web tier did not answer /healthz:\n" + self.log_tail("web"),
         )
 
-    def worker_start(self, queue: str) -> subprocess.Popen:
+    def worker_start(self, queue: str, name: str = "") -> subprocess.Popen:
+        """A worker consuming `queue`, known (and logged) as `name`, by default the queue."""
+        name = name or queue
         celery = str(Path(sys.executable).parent / "celery")
         process = self._spawn(
-            f"worker-{queue}",
+            f"worker-{name}",
             [celery, "-A", "annotator", "worker", "-Q", queue, "-P", WORKER_QUEUES[queue]]
-            + ["-c", "1", "-n", f"{queue}-{secrets.token_hex(3)}@localhost", "-l", "INFO"]
+            + ["-c", "1", "-n", f"{name}-{secrets.token_hex(3)}@localhost", "-l", "INFO"]
             + ["--without-mingle", "--without-gossip"],
         )
-        self.workers[queue] = process
+        self.workers[name] = process
         return process
 
-    def worker_kill(self, queue: str) -> None:
-        process = self.workers.pop(queue)
+    def worker_kill(self, name: str) -> None:
+        process = self.workers.pop(name)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
 
@@ -238,14 +240,14 @@ class Stack:
             base_url=self.url, timeout=30, headers={"Authorization": f"Token {self.token}"}
         )
 
-    def session_cookie(self) -> str:
-        """Log in as the admin over a request the proxy marked https; the session id."""
+    def session_cookie(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+        """Log in over a request the proxy marked https; the session id."""
         https = {"X-Forwarded-Proto": "https"}
         page = httpx.get(f"{self.url}/accounts/login/", headers=https, timeout=10)
         csrf = SimpleCookie(page.headers["set-cookie"])["csrftoken"].value
         response = httpx.post(
             f"{self.url}/accounts/login/",
-            data={"username": "admin", "password": ADMIN_PASSWORD, "csrfmiddlewaretoken": csrf},
+            data={"username": username, "password": password, "csrfmiddlewaretoken": csrf},
             headers={
                 **https,
                 "Cookie": f"csrftoken={csrf}",
@@ -260,11 +262,11 @@ class Stack:
         assert "Secure" in response.headers["set-cookie"] or "secure" in str(cookies)
         return cookies["sessionid"].value
 
-    def websocket(self, project_id: int) -> ClientConnection:
+    def websocket(self, project_id: int, cookie: str | None = None) -> ClientConnection:
         socket = connect(
             self.url.replace("http://", "ws://") + f"/ws/projects/{project_id}/",
             additional_headers={
-                "Cookie": f"sessionid={self.session_cookie()}",
+                "Cookie": f"sessionid={cookie or self.session_cookie()}",
                 "Origin": self.url.replace("http://", "https://"),
                 "X-Forwarded-Proto": "https",
             },
