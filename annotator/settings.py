@@ -328,5 +328,9 @@ if REDIS_URL:
 # A click not answered by a worker within this long is answered with an error, so that the
 # editor never waits forever on a worker that died or a queue that is stuck.
 ANNOTATOR_CLICK_TIMEOUT_S = env_int("ANNOTATOR_CLICK_TIMEOUT_S", 30)
+# Click workers: with N > 1, clicks and embedding preparation of an image go to queue
+# "interactive" (image id % N == 0) or "interactive-<image id % N>", each served by its own
+# worker, so that an image's clicks always reach the worker holding its embedding.
+ANNOTATOR_INTERACTIVE_WORKERS = max(1, env_int("ANNOTATOR_INTERACTIVE_WORKERS", 1))
 # Load balancers and container health checks probe /healthz over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

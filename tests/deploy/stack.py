@@ -30,7 +30,13 @@ from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "correct horse battery staple"
-WORKER_QUEUES = {"interactive": "threads", "gpu": "solo", "default": "solo"}
+# Two click workers, each owning the images of one parity (ANNOTATOR_INTERACTIVE_WORKERS=2).
+WORKER_QUEUES = {
+    "interactive": "threads",
+    "interactive-1": "threads",
+    "gpu": "solo",
+    "default": "solo",
+}
 
 
 def wait_until(check, timeout: float, what: str, interval: float = 0.2):
@@ -296,6 +302,7 @@ def stack_start(base: Path, extra_env: dict) -> Stack:
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": str(ROOT),
         "OMP_NUM_THREADS": "1",
+        "ANNOTATOR_INTERACTIVE_WORKERS": "2",
         **extra_env,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
