@@ -1,15 +1,17 @@
 """Click latency with N simulated annotators against the production mode on loopback.
 
 Run: .venv/bin/python benches/load.py [--levels 1,4,16,64] [--seconds 20] [--think 1.0]
+                                      [--click-workers 1]
 
-Starts the same stack as tests/deploy (PostgreSQL, Redis, daphne, one Celery worker per
-queue, the micro SAM2 model on CPU), makes one user per simulated annotator, each a member
-of one project and on an image of their own. Each annotator keeps a WebSocket open and
-clicks (a `predict` message), waits for the answer, thinks for a random 0.5–1.5 × --think
-seconds and clicks again. Reports per level: clicks answered, latency p50/p95/p99 (send to
-answer), errors (error answers and clicks with no answer in 30 s), the deepest the
-`interactive` queue got (sampled every 0.2 s), and p50 as a ratio of the 1-annotator p50
-measured in the same run.
+Starts the same stack as tests/deploy (PostgreSQL, Redis, daphne, Celery workers for the
+`gpu` and `default` queues and --click-workers interactive workers sharing the images, the
+micro SAM2 model on CPU), makes one user per simulated annotator, each a member of one
+project and on an image of their own. Each annotator keeps a WebSocket open and clicks (a
+`predict` message), waits for the answer, thinks for a random 0.5-1.5 x --think seconds and
+clicks again. Reports per level: clicks answered, latency p50/p95/p99 (send to answer),
+errors (error answers and clicks with no answer in 30 s), the deepest the interactive queues
+got together (sampled every 0.2 s), and p50 as a ratio of the 1-annotator p50 measured in
+the same run.
 """
 
 import argparse
@@ -71,6 +73,7 @@ def prepare(args):
             "ANNOTATOR_MODEL_ROOTS": str(models),
             "LOG_LEVEL": "WARNING",
         },
+        click_workers=args.click_workers,
     )
     stack.photos, stack.checkpoint = photos, models / "micro.pt"
     api = stack.api()
@@ -99,7 +102,11 @@ def prepare(args):
     for image_id in image_ids:
         api.post(f"/api/images/{image_id}/open/")
     queue = redis.Redis.from_url(stack.redis.url)
-    wait_until(lambda: queue.llen("interactive") == 0, 300, "the embeddings were not prepared")
+    wait_until(
+        lambda: sum(queue.llen(q) for q in queue.keys("interactive*")) == 0,
+        300,
+        "the embeddings were not prepared",
+    )
     time.sleep(2)  # the last embedding in flight
     return stack, project_id, image_ids
 
@@ -160,7 +167,7 @@ def run_level(stack, project_id, image_ids, cookies, n, seconds, think):
         thread.start()
     ends = time.monotonic() + seconds
     while time.monotonic() < ends:
-        depth = max(depth, queue.llen("interactive"))
+        depth = max(depth, sum(queue.llen(q) for q in queue.keys("interactive*")))
         time.sleep(0.2)
     stop.set()
     for thread in threads:
@@ -178,6 +185,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--click-workers", type=int, default=1)
     args = parser.parse_args()
     args.levels = [int(n) for n in args.levels.split(",")]
     stack, project_id, image_ids = prepare(args)

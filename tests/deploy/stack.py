@@ -30,13 +30,8 @@ from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "correct horse battery staple"
-# Two click workers, each owning the images of one parity (ANNOTATOR_INTERACTIVE_WORKERS=2).
-WORKER_QUEUES = {
-    "interactive": "threads",
-    "interactive-1": "threads",
-    "gpu": "solo",
-    "default": "solo",
-}
+# Click workers serve clicks from memory with threads; the others run one task at a time.
+POOLS = {"gpu": "solo", "default": "solo"}
 
 
 def wait_until(check, timeout: float, what: str, interval: float = 0.2):
@@ -195,7 +190,7 @@ class Stack:
         celery = str(Path(sys.executable).parent / "celery")
         process = self._spawn(
             f"worker-{name}",
-            [celery, "-A", "annotator", "worker", "-Q", queue, "-P", WORKER_QUEUES[queue]]
+            [celery, "-A", "annotator", "worker", "-Q", queue, "-P", POOLS.get(queue, "threads")]
             + ["-c", "1", "-n", f"{name}-{secrets.token_hex(3)}@localhost", "-l", "INFO"]
             + ["--without-mingle", "--without-gossip"],
         )
@@ -283,7 +278,9 @@ class Stack:
         return socket
 
 
-def stack_start(base: Path, extra_env: dict) -> Stack:
+def stack_start(base: Path, extra_env: dict, click_workers: int = 2) -> Stack:
+    """The whole stack; `click_workers` interactive workers, each owning a share of the
+    images (ANNOTATOR_INTERACTIVE_WORKERS)."""
     postgres = Postgres(base)
     redis = Redis(base)
     env = {
@@ -302,7 +299,7 @@ def stack_start(base: Path, extra_env: dict) -> Stack:
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": str(ROOT),
         "OMP_NUM_THREADS": "1",
-        "ANNOTATOR_INTERACTIVE_WORKERS": "2",
+        "ANNOTATOR_INTERACTIVE_WORKERS": str(click_workers),
         **extra_env,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -310,7 +307,8 @@ def stack_start(base: Path, extra_env: dict) -> Stack:
     try:
         stack.manage("migrate", "--noinput", "-v0")
         stack.manage("collectstatic", "--noinput", "-v0")
-        for queue in WORKER_QUEUES:
+        shards = [f"interactive-{k}" for k in range(1, click_workers)]
+        for queue in ["interactive", *shards, "gpu", "default"]:
             stack.worker_start(queue)
         stack.web_start()
         stack.workers_wait_ready()
