@@ -48,3 +48,22 @@ def test_a_team_annotates_and_exports_through_the_production_stack(stack, tmp_pa
     coco = json.loads(download.content)
     assert len(coco["images"]) == 6
     assert len(coco["annotations"]) == 1, coco["annotations"]
+
+
+def test_no_secret_reaches_the_logs_of_any_process(stack):
+    # Runs after the flow above (and anything else in the session): every process logged.
+    secrets = {
+        "SECRET_KEY": stack.env["SECRET_KEY"],
+        "database password": stack.postgres.password,
+        "admin password": stack.env["ANNOTATOR_ADMIN_PASSWORD"],
+        "API token": stack.token,
+    }
+    logs = {path.name: path.read_text(errors="replace") for path in stack.base.glob("*.log")}
+    assert {"web.log", "worker-gpu.log", "worker-interactive.log"} <= set(logs)
+    leaks = [
+        (what, name)
+        for what, value in secrets.items()
+        for name, text in logs.items()
+        if value in text
+    ]
+    assert not leaks, leaks
