@@ -192,7 +192,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py's default read timeout (5 s) equals the layer's blocking-pop timeout,
+            # so a busy host drops WebSockets with "Timeout reading": allow the pop its time.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:
@@ -316,3 +318,19 @@ ANNOTATOR_AZURE_ALLOW_CUSTOM_ENDPOINTS = env_bool(
 )
 # DefaultAzureCredential probes managed identity and the CLI; give up after this long.
 ANNOTATOR_AZURE_CREDENTIAL_TIMEOUT_S = env_int("ANNOTATOR_AZURE_CREDENTIAL_TIMEOUT_S", 15)
+
+# Deployment: faults and timeouts -----------------------------------------------------------
+# A task taken by a worker that then dies (acks are late) goes back to the Redis queue after
+# this long; it must exceed the longest task, or a live worker's task would run twice.
+ANNOTATOR_BROKER_VISIBILITY_TIMEOUT_S = env_int("ANNOTATOR_BROKER_VISIBILITY_TIMEOUT_S", 3600)
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": ANNOTATOR_BROKER_VISIBILITY_TIMEOUT_S}
+# A click not answered by a worker within this long is answered with an error, so that the
+# editor never waits forever on a worker that died or a queue that is stuck.
+ANNOTATOR_CLICK_TIMEOUT_S = env_int("ANNOTATOR_CLICK_TIMEOUT_S", 30)
+# Click workers: with N > 1, clicks and embedding preparation of an image go to queue
+# "interactive" (image id % N == 0) or "interactive-<image id % N>", each served by its own
+# worker, so that an image's clicks always reach the worker holding its embedding.
+ANNOTATOR_INTERACTIVE_WORKERS = max(1, env_int("ANNOTATOR_INTERACTIVE_WORKERS", 1))
+# Load balancers and container health checks probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

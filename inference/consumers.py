@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -41,6 +42,11 @@ class PredictMixin(_Consumer):
                 return
         await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
 
+    async def disconnect(self, code):
+        for timer in getattr(self, "_unanswered", {}).values():
+            timer.cancel()
+        await super().disconnect(code)
+
     async def predict(self, content: dict) -> None:
         request_id = str(content.get("request_id", ""))[:100]
         image_id = content.get("image_id")
@@ -63,6 +69,32 @@ class PredictMixin(_Consumer):
             return
         request = await database_sync_to_async(self._request)(content, request_id, image_id)
         await database_sync_to_async(dispatch.predict_enqueue)(request)
+        self._answer_in_time(request_id, image_id)
+
+    def _answer_in_time(self, request_id: str, image_id: int) -> None:
+        """Answer the click with an error if no worker has within ANNOTATOR_CLICK_TIMEOUT_S:
+        a worker that died holding it, or none consuming the queue, must not leave the
+        editor waiting forever."""
+        pending: dict[str, asyncio.TimerHandle] = getattr(self, "_unanswered", {})
+        self._unanswered = pending
+        if request_id in pending:
+            pending.pop(request_id).cancel()
+
+        def expire() -> None:
+            pending.pop(request_id, None)
+            seconds = settings.ANNOTATOR_CLICK_TIMEOUT_S
+            reply = {
+                "type": "error",
+                "code": "timeout",
+                "request_id": request_id,
+                "image_id": image_id,
+                "message": f"No model worker answered within {seconds} s. Click again; if "
+                "this repeats, ask an administrator to check the workers.",
+            }
+            asyncio.ensure_future(self.send_json(reply))
+
+        loop = asyncio.get_running_loop()
+        pending[request_id] = loop.call_later(settings.ANNOTATOR_CLICK_TIMEOUT_S, expire)
 
     def _check(self, image_id: int):
         """The image, if this socket's user may predict on it in this socket's project."""
@@ -93,4 +125,7 @@ class PredictMixin(_Consumer):
 
     async def inference_reply(self, message: dict) -> None:
         """A worker's answer to a predict of this socket, sent through the channel layer."""
+        timer = getattr(self, "_unanswered", {}).pop(message["reply"].get("request_id"), None)
+        if timer is not None:
+            timer.cancel()
         await self.send_json(message["reply"])

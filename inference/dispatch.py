@@ -63,5 +63,32 @@ def error_reply(request_id: str, image_id, error: Exception) -> dict[str, Any]:
     }
 
 
+def interactive_queue(image_id: int) -> str:
+    """The queue of the click worker that owns this image (and so caches its embedding)."""
+    shard = int(image_id) % settings.ANNOTATOR_INTERACTIVE_WORKERS
+    return "interactive" if shard == 0 else f"interactive-{shard}"
+
+
+def interactive_queues() -> list[str]:
+    return ["interactive"] + [
+        f"interactive-{shard}" for shard in range(1, settings.ANNOTATOR_INTERACTIVE_WORKERS)
+    ]
+
+
 def predict_enqueue(request: tasks.PredictionRequest) -> None:
-    tasks.prediction_task.apply_async(args=[request])
+    tasks.prediction_task.apply_async(args=[request], queue=interactive_queue(request["image_id"]))
+
+
+def embedding_prepare_enqueue(image_ids: list[int]) -> None:
+    """Each image's embedding is prepared on the click worker that will serve its clicks."""
+    by_queue: dict[str, list[int]] = {}
+    for image_id in image_ids:
+        by_queue.setdefault(interactive_queue(image_id), []).append(image_id)
+    for queue, ids in by_queue.items():
+        tasks.embedding_prepare_task.apply_async(args=[ids], queue=queue)
+
+
+def model_warm_enqueue(ref: dict) -> None:
+    """Load the model on the other click workers too (the load job runs on the first)."""
+    for queue in interactive_queues()[1:]:
+        tasks.model_warm_task.apply_async(args=[ref], queue=queue)

@@ -385,6 +385,10 @@ def model_load_start(*, project: Project, user, choice: dict[str, Any]) -> Job:
             job_id=job.pk,
         )
         transaction.on_commit(lambda: tasks.model_load_task.delay(job.pk))
+        if settings.ANNOTATOR_INTERACTIVE_WORKERS > 1 and not ref.is_classic:
+            from inference import dispatch
+
+            transaction.on_commit(lambda: dispatch.model_warm_enqueue(ref.as_dict()))
     return job
 
 

@@ -86,3 +86,12 @@ def automask_pool_task(job_id: int) -> None:
 def embedding_prepare_task(image_ids: list[int]) -> None:
     """Warm the embedding cache where clicks are served (the interactive queue)."""
     services.embedding_prepare(image_ids=image_ids)
+
+
+@shared_task(ignore_result=True)
+def model_warm_task(ref: dict) -> None:
+    """Load a model that a load job loaded on another click worker, so that this worker's
+    first click and embedding preparation find it in memory."""
+    from inference import engine
+
+    engine.get_engine(engine.ModelRef.from_dict(ref))

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -170,7 +170,34 @@ def editor(request: HttpRequest, project_id: int, image_id: int) -> HttpResponse
 
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and compose: the app answers and its database is reachable."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """For load balancers and compose: the app answers and its database (and Redis, where
+    it is used) are reachable; 503 names what is down while it is."""
+    checks = {"database": _database_up(), **({"redis": _redis_up()} if settings.REDIS_URL else {})}
+    down = sorted(name for name, up in checks.items() if not up)
+    body = {
+        "status": "down" if down else "ok",
+        **{k: "ok" if up else "down" for k, up in checks.items()},
+    }
+    return JsonResponse(body, status=503 if down else 200)
+
+
+def _database_up() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return False
+    return True
+
+
+def _redis_up() -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
+        with client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False

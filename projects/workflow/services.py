@@ -355,7 +355,7 @@ class OpenedImage:
 def image_open(*, image: Image, user) -> OpenedImage:
     """Make `image` the user's active image: read it (recording its size and key) and have
     the model prepare its embedding and the one of the image likely to come next."""
-    from inference.tasks import embedding_prepare_task
+    from inference.dispatch import embedding_prepare_enqueue
     from projects.workflow.selectors import image_step, next_unprocessed
 
     decoded = reader.load(image)
@@ -365,5 +365,5 @@ def image_open(*, image: Image, user) -> OpenedImage:
         project=image.project, current_id=image.pk, direction="next"
     )
     ids = [image.pk] + ([following.pk] if following else [])
-    transaction.on_commit(lambda: embedding_prepare_task.delay(ids))
+    transaction.on_commit(lambda: embedding_prepare_enqueue(ids))
     return OpenedImage(image=image, decoded=decoded)

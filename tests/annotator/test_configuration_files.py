@@ -1,6 +1,8 @@
 """compose.yaml, .env.example and the settings must agree on every variable."""
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -74,3 +76,63 @@ def test_the_gpu_worker_reserves_a_gpu_and_keeps_models_in_a_volume():
     assert devices[0]["capabilities"] == ["gpu"]
     assert any(volume.endswith(":/models") for volume in worker["volumes"])
     assert worker["environment"]["ANNOTATOR_MODEL_DIR"] == "/models"
+
+
+APP_SERVICES = ("web", "worker", "worker-gpu", "worker-interactive")
+
+
+def test_docker_compose_accepts_the_file_with_the_documented_env(tmp_path):
+    # Debian's docker-compose (v1) validates without a Docker engine; bin/test installs it.
+    binary = shutil.which("docker-compose")
+    assert binary, "docker-compose is missing: bin/test installs the Debian package"
+    shutil.copy(ROOT / "compose.yaml", tmp_path / "compose.yaml")
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    checked = subprocess.run(
+        [binary, "-f", "compose.yaml", "config", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_app_services_start_after_the_migrations_and_restart_when_they_stop():
+    services = compose()["services"]
+    assert "collectstatic" in " ".join(services["migrate"]["command"])
+    assert services["migrate"]["restart"] == "no"
+    for name in APP_SERVICES:
+        service = services[name]
+        assert service["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }, name
+        assert service["restart"] == "unless-stopped", name
+        assert service["healthcheck"]["test"], name
+    for name in ("postgres", "redis"):
+        assert services[name]["restart"] == "unless-stopped"
+        assert services[name]["healthcheck"]["test"]
+
+
+def test_the_web_health_check_is_the_module_that_probes_healthz():
+    web = compose()["services"]["web"]
+    assert web["healthcheck"]["test"][1:4] == ["python", "-m", "annotator.healthcheck"]
+    assert (ROOT / "annotator" / "healthcheck.py").exists()
+    assert "--proxy-headers" in web["command"]
+
+
+def test_each_worker_health_check_pings_its_own_hostname():
+    services = compose()["services"]
+    for name in ("worker", "worker-gpu", "worker-interactive"):
+        command = services[name]["command"]
+        hostname = command[command.index("--hostname") + 1].split("@")[0]
+        assert f"-d {hostname}@$$HOSTNAME" in services[name]["healthcheck"]["test"][1], name
+
+
+def test_the_image_installs_the_pinned_torch_and_sam2():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    install = (ROOT / "bin" / "lib" / "install.sh").read_text()
+    torch_pin = re.search(r'"torch==([^"]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    sam2_pin = re.search(r'SAM2_VERSION="([^"]+)"', install).group(1)
+    assert f'"torch=={torch_pin}"' in dockerfile
+    assert f'"sam2=={sam2_pin}"' in dockerfile
+    assert compose()["x-app"]["build"] == "."
