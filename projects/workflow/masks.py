@@ -46,6 +46,8 @@ def polygon_mask(points, *, image: Image, field: str = "points") -> np.ndarray:
     """The filled polygon through `points` ([[x, y], ...] image pixels) as a mask."""
     import cv2
 
+    if image.width is None or image.height is None:
+        raise ValidationError({field: "Open the image first: its size is not known yet."})
     try:
         array = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError):

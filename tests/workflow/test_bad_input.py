@@ -105,3 +105,16 @@ def test_a_write_without_a_version_is_refused(editor):
     )
     assert response.status_code == 400
     assert "version" in response.json()["error"]["fields"]
+
+
+def test_drawing_on_an_image_never_read_asks_to_open_it_first(team, api_client):
+    from projects.models import Image, Source
+
+    source = Source.objects.create(project=team.project, kind="upload", name="new")
+    image = Image.objects.create(project=team.project, source=source, path="unread.png")
+    for body in ({"points": [[0, 0], [5, 0], [5, 5]]}, {"mask": {"size": [2, 2], "counts": "04"}}):
+        response = api_client(team.annotator).post(
+            f"/api/images/{image.pk}/objects/", {"version": 0, **body}, format="json"
+        )
+        assert response.status_code == 400
+        assert "Open the image first" in response.json()["error"]["message"]
