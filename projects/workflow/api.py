@@ -1,6 +1,5 @@
 """REST for the annotation workflow: open, edit, undo, complete, navigate, overview."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -9,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects import access
-from projects.api import as_drf_error
+from projects.api import ServiceErrorsMixin
 from projects.models import AutomaskMask, EditStep, ImageStatus, MaskObject
 from projects.serializers import ImageOutput
 from projects.sources.reader import ImageInvalid, ImageUnavailable
@@ -44,7 +43,7 @@ def conflict(code: str, message: str, image=None) -> Response:
     return Response(body, status=status.HTTP_409_CONFLICT)
 
 
-class WorkflowApi(APIView):
+class WorkflowApi(ServiceErrorsMixin, APIView):
     """Maps the workflow's errors to answers a client can act on."""
 
     def handle_exception(self, exc):
@@ -54,8 +53,6 @@ class WorkflowApi(APIView):
             return conflict("undo_conflict", str(exc))
         if isinstance(exc, ImageUnavailable | ImageInvalid):
             return conflict("image_unavailable", f"The image cannot be read: {exc}")
-        if isinstance(exc, DjangoValidationError):
-            exc = as_drf_error(exc)
         return super().handle_exception(exc)
 
     def valid(self, serializer_class, request) -> dict:
