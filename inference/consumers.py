@@ -63,12 +63,10 @@ class PredictMixin(_Consumer):
             task.add_done_callback(self._predictions.discard)
             return
         try:
-            await database_sync_to_async(self._check)(image_id)
+            await database_sync_to_async(self._enqueue)(content, request_id, image_id)
         except (Http404, PermissionDenied) as error:
             await self.send_json(dispatch.error_reply(request_id, image_id, error))
             return
-        request = await database_sync_to_async(self._request)(content, request_id, image_id)
-        await database_sync_to_async(dispatch.predict_enqueue)(request)
         self._answer_in_time(request_id, image_id)
 
     def _answer_in_time(self, request_id: str, image_id: int) -> None:
@@ -104,6 +102,11 @@ class PredictMixin(_Consumer):
             raise Http404("No such image in this project.")
         image.checked_user = user
         return image
+
+    def _enqueue(self, content: dict, request_id: str, image_id: int) -> None:
+        """Check, number and queue a click for a worker: one hand-off to the database thread."""
+        self._check(image_id)
+        dispatch.predict_enqueue(self._request(content, request_id, image_id))
 
     def _request(self, content: dict, request_id: str, image_id: int) -> Any:
         user = self.scope["user"]

@@ -8,13 +8,13 @@ finished, and a resumed pool job skips the images it did.
 import logging
 from typing import Any, TypedDict
 
-from asgiref.sync import async_to_sync
 from celery import shared_task
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from inference import services, supersede
+from projects.events import layer_call
 from projects.models import Image
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def prediction_handle(request: PredictionRequest, *, user=None, image=None) -> d
 
 
 def reply_send(channel: str, reply: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().send)(channel, {"type": "inference.reply", "reply": reply})
+    layer_call(get_channel_layer().send, channel, {"type": "inference.reply", "reply": reply})
 
 
 @shared_task(name="inference.tasks.prediction_task", ignore_result=True, acks_late=False)

@@ -4,13 +4,23 @@ Groups are `project.<id>` (everyone with the project open) and `user.<id>` (one 
 tabs). A publish never fails the caller: a dropped event is logged, the saved state stays.
 """
 
+import asyncio
 import logging
+import os
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT_S = 10
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
 
 
 class Event(TypedDict):
@@ -26,13 +36,39 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for sends to a Redis channel layer, on a thread of its own.
+
+    async_to_sync would run each send in a new loop, and the layer keeps its Redis
+    connections per loop: every click answer and progress event paid for a new connection.
+    A forked worker process starts its own loop (the parent's thread is not in the child).
+    """
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="channel-layer", daemon=True).start()
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop
+
+
+def layer_call(method: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """Call a channel layer method (send, group_send) from synchronous code."""
+    if isinstance(method.__self__, InMemoryChannelLayer):
+        # The in-memory layer's queues belong to the serving process's own loop.
+        async_to_sync(method)(*args)
+        return
+    future = asyncio.run_coroutine_threadsafe(method(*args), _sender_loop())
+    future.result(timeout=SEND_TIMEOUT_S)
+
+
 def publish(group: str, event_type: str, data: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     message = {"type": "relay", "event": Event(type=event_type, data=data)}
     try:
-        async_to_sync(layer.group_send)(group, message)
+        layer_call(layer.group_send, group, message)
     except Exception:
         logger.exception("could not publish %s to %s", event_type, group)
 
