@@ -27,7 +27,7 @@ def in_process() -> bool:
     return not settings.REDIS_URL
 
 
-def _interactive_executor() -> ThreadPoolExecutor:
+def interactive_executor() -> ThreadPoolExecutor:
     global _executor
     with _lock:
         if _executor is None:
@@ -48,7 +48,7 @@ async def predict_in_process(
             return error_reply(request["request_id"], request["image_id"], error)
         return tasks.prediction_handle(request, user=image.checked_user, image=image)
 
-    return await asyncio.get_running_loop().run_in_executor(_interactive_executor(), run)
+    return await asyncio.get_running_loop().run_in_executor(interactive_executor(), run)
 
 
 def error_reply(request_id: str, image_id, error: Exception) -> dict[str, Any]:

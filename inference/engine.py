@@ -13,6 +13,7 @@ image key) and bounded by ANNOTATOR_EMBEDDING_CACHE_MB.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -74,8 +75,8 @@ class ModelRef:
     def is_classic(self) -> bool:
         return self.key == "classic"
 
-    @property
-    def cache_key(self) -> str:
+    @functools.cached_property
+    def cache_key(self) -> str:  # asked several times per click
         text = json.dumps(self.as_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -8,7 +8,7 @@ Superusers administer the platform and act as owners of every project.
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from projects.models import (
@@ -53,7 +53,10 @@ def role_in_project(user, project_id: int) -> str | None:
 
 def check_project_access(user, project_id: int, need: Need) -> str:
     """Return the user's role in the project, or raise Http404 / PermissionDenied."""
-    role = role_in_project(user, project_id)
+    return _check_role(role_in_project(user, project_id), need)
+
+
+def _check_role(role: str | None, need: Need) -> str:
     if role is None:
         raise Http404("No such project, or you are not a member of it.")
     if role not in ROLES_FOR[need]:
@@ -64,15 +67,24 @@ def check_project_access(user, project_id: int, need: Need) -> str:
 
 
 def _object_for_user(queryset: QuerySet, user, pk, need: Need, project_path: str) -> Model:
+    """The object with the user's role in its project read by the same query."""
+    if user.is_authenticated and not user.is_superuser:
+        member = Membership.objects.filter(
+            user=user, project_id=OuterRef(project_path.replace(".", "__"))
+        )
+        queryset = queryset.annotate(_user_role=Subquery(member.values("role")[:1]))
     try:
         obj = queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
         raise Http404(f"No such {queryset.model._meta.verbose_name}.") from None
-    project_id = obj
-    for attribute in project_path.split("."):
-        project_id = getattr(project_id, attribute)
+    if not user.is_authenticated:
+        role = None
+    elif user.is_superuser:
+        role = Role.OWNER
+    else:
+        role = obj._user_role
     try:
-        check_project_access(user, project_id, need)
+        _check_role(role, need)
     except Http404:
         raise Http404(f"No such {queryset.model._meta.verbose_name}.") from None
     return obj

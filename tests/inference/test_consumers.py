@@ -116,7 +116,7 @@ async def test_a_newer_click_supersedes_one_still_queued(drawn_pool, team):
     images, drawings = drawn_pool
     communicator = await _connect(team.annotator, team.project.pk)
     gate = threading.Event()
-    executor = dispatch._interactive_executor()
+    executor = dispatch.interactive_executor()
     executor.submit(gate.wait, 10)  # the model is busy with something else
     for request_id, x in (("old", 20), ("new", drawings[0].centre[0])):
         await communicator.send_json_to(
