@@ -222,6 +222,8 @@ CELERY_TASK_ROUTES = {
     "inference.tasks.model_load_task": {"queue": "interactive"},
     "inference.tasks.embedding_prepare_task": {"queue": "interactive"},
     "inference.tasks.model_download_task": {"queue": "default"},
+    "inference.tasks.automask_pool_task": {"queue": "gpu"},
+    "inference.tasks.automask_chunk_task": {"queue": "gpu"},
     "inference.tasks.*": {"queue": "gpu"},
 }
 # The in-memory broker is polled: once a second by default, which a model load would feel.
@@ -334,3 +336,9 @@ ANNOTATOR_CLICK_TIMEOUT_S = env_int("ANNOTATOR_CLICK_TIMEOUT_S", 30)
 ANNOTATOR_INTERACTIVE_WORKERS = max(1, env_int("ANNOTATOR_INTERACTIVE_WORKERS", 1))
 # Load balancers and container health checks probe /healthz over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Pool automask over several GPU workers ---------------------------------------------------
+# A pool job's images are queued in tasks of this many images, which every worker on the
+# `gpu` queue takes its share of: small enough to share evenly, and what a killed worker's
+# task does again; larger means fewer messages in the broker for a very large pool.
+ANNOTATOR_AUTOMASK_CHUNK = max(1, env_int("ANNOTATOR_AUTOMASK_CHUNK", 2))

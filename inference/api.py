@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import selectors, serializers, services
-from projects import access
+from projects import access, jobs
 from projects.api import ServiceErrorsMixin
 from projects.models import Job
 from projects.serializers import JobOutput
@@ -131,7 +131,7 @@ class AutomaskCancelApi(APIView):
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")
-        job.request_cancel()
+        jobs.job_cancel(job=job)
         return Response(JobOutput(job).data)
 
 

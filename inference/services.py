@@ -23,7 +23,7 @@ from inference import download, engine, registry, selectors
 from inference.engine import DEVICES, DTYPES, LoadParams, ModelRef
 from projects import encoding
 from projects.events import project_group, publish
-from projects.jobs import JobProgress, run_job
+from projects.jobs import FAILED, WORKING, JobProgress, SharedJob, run_job
 from projects.models import AutomaskMask, AutomaskRun, Image, Job, Prediction, Project
 from projects.sources import reader
 
@@ -596,6 +596,8 @@ def automask_start(
             params={"automask": params, "image_ids": sorted(image_ids or [])},
             created_by=user,
             message="Queued",
+            # Shared among tasks from the start: a cancel before any runs ends it at once.
+            result={WORKING: {}},
         )
         job.total = selectors.automask_job_images(job).count()
         job.save(update_fields=["total"])
@@ -620,47 +622,95 @@ def automask_resume(*, job: Job) -> Job:
     return job
 
 
-def automask_pool_run(*, job_id: int) -> None:
-    def work(progress: JobProgress) -> str:
-        job = progress.job
-        images = list(selectors.automask_job_images(job))
-        finished = set(job.automask_runs.values_list("image_id", flat=True))
-        progress.start(total=len(images), message="Automask running")
-        progress.step(done=len(finished & {i.pk for i in images}), force=True)
-        failed: list[str] = []
-        for image in images:
-            if image.pk in finished:
-                continue
-            try:
-                run = automask_image_run(
-                    image=image, user=job.created_by, params=job.params["automask"], job=job
-                )
-                publish(
-                    project_group(job.project_id),
-                    "automask.image",
-                    {"job": job.pk, "image": image.pk, "run": run.pk, "masks": run.masks.count()},
-                )
-            except ValidationError as error:
-                failed.append(f"{image.path}: {' '.join(error.messages)}")
-            finished.add(image.pk)
-            progress.step(done=len(finished), message=f"Automask {len(finished)}/{len(images)}")
-        if failed:
-            progress.step(done=len(finished), result={"failed": failed}, force=True)
-            return f"Done; {len(failed)} image(s) could not be read."
-        return f"Automask done on {len(images)} image(s)."
+class AutomaskProgress(SharedJob):
+    """A pool automask job's progress: an image is done when it has its run."""
 
-    run_job(job_id, work)
+    def count_done(self, job: Job) -> int:
+        return AutomaskRun.objects.filter(job=job).count()
+
+    def running_message(self, job: Job) -> str:
+        return f"Automask {job.done}/{job.total}"
+
+    def done_message(self, job: Job) -> str:
+        failed = len(job.result.get(FAILED) or [])
+        if failed:
+            return f"Done; {failed} image(s) could not be read."
+        return f"Automask done on {job.total} image(s)."
+
+
+def automask_pool_run(*, job_id: int) -> None:
+    """Coordinate a pool job: mark it running and queue its unfinished images in chunks, which
+    every worker on the `gpu` queue takes its share of (see automask_chunk_run)."""
+    from inference import tasks
+
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or not job.is_active:
+        return  # a redelivered task of a finished job
+    progress = AutomaskProgress(job_id)
+    try:
+        images = list(selectors.automask_job_images(job).values_list("pk", flat=True))
+        finished = set(job.automask_runs.values_list("image_id", flat=True))
+        todo = [pk for pk in images if pk not in finished]
+        if not progress.start(total=len(images), message="Automask running"):
+            return
+        size = settings.ANNOTATOR_AUTOMASK_CHUNK
+        for index in range(0, len(todo), size):
+            tasks.automask_chunk_task.delay(job_id, todo[index : index + size])
+    except Exception as error:  # the reason goes to the person who started the job
+        progress.fail("", error)
+        raise
+
+
+def automask_chunk_run(*, job_id: int, image_ids: list[int], worker: str = "") -> None:
+    """Automask a few images of a pool job, one at a time, stopping when the job no longer
+    runs. Safe to run twice: an image with its run is not done again."""
+    progress = AutomaskProgress(job_id, worker=worker)
+    for image_id in image_ids:
+        item = str(image_id)
+        if not progress.claim(item):
+            return
+        image = Image.objects.select_related("project", "source").filter(pk=image_id).first()
+        if image is None:
+            progress.release(item, label=f"image {image_id}", reason="deleted")
+            continue
+        try:
+            reason = _automask_job_image(job_id=job_id, image=image)
+        except Exception as error:
+            progress.fail(item, error)
+            raise
+        progress.release(item, label=image.path, reason=reason)
+
+
+def _automask_job_image(*, job_id: int, image: Image) -> str | None:
+    """Run automask on one image of a pool job and announce it; why it could not, if so."""
+    if AutomaskRun.objects.filter(job_id=job_id, image=image).exists():
+        return None  # an earlier delivery of this chunk did it
+    job = Job.objects.select_related("created_by").get(pk=job_id)
+    try:
+        run = automask_image_run(
+            image=image, user=job.created_by, params=job.params["automask"], job=job
+        )
+    except ValidationError as error:
+        return " ".join(error.messages)
+    publish(
+        project_group(job.project_id),
+        "automask.image",
+        {"job": job.pk, "image": image.pk, "run": run.pk, "masks": run.masks.count()},
+    )
+    return None
 
 
 def automask_jobs_resume_interrupted() -> list[int]:
     """Queue again the pool jobs a stopped worker left running (the embedded worker's
-    queue lives in memory, so a restart loses its queued tasks)."""
+    queue lives in memory, so a restart loses its queued tasks), and end those it was
+    cancelling: nothing works on them any more."""
     from inference import tasks
 
+    jobs = Job.objects.filter(kind=Job.Kind.AUTOMASK_POOL)
+    for job_id in jobs.filter(status=Job.Status.CANCELLING).values_list("pk", flat=True):
+        AutomaskProgress(job_id).abandon()
     ids = list(
-        Job.objects.filter(
-            kind=Job.Kind.AUTOMASK_POOL, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
-        ).values_list("pk", flat=True)
+        jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values_list("pk", flat=True)
     )
     for job_id in ids:
         tasks.automask_pool_task.delay(job_id)

@@ -2,10 +2,11 @@
 
 Routing (settings.CELERY_TASK_ROUTES): clicks and model loads on `interactive`, automask on
 `gpu`, downloads on `default`. Every task is idempotent: a redelivered job task finds its job
-finished, and a resumed pool job skips the images it did.
+finished, and a resumed pool job or a redelivered chunk of one skips the images it did.
 """
 
 import logging
+import socket
 from typing import Any, TypedDict
 
 from celery import shared_task
@@ -79,7 +80,17 @@ def model_download_task(job_id: int) -> None:
 
 @shared_task(name="inference.tasks.automask_pool_task", ignore_result=True)
 def automask_pool_task(job_id: int) -> None:
+    """Coordinate a pool job: queue its unfinished images as chunk tasks."""
     services.automask_pool_run(job_id=job_id)
+
+
+@shared_task(name="inference.tasks.automask_chunk_task", bind=True, ignore_result=True)
+def automask_chunk_task(self, job_id: int, image_ids: list[int]) -> None:
+    # Acks are late (settings): a chunk of a killed worker is delivered again, and finds the
+    # images it did.
+    worker = self.request.hostname or socket.gethostname()
+    logger.info("automask job %s: images %s on %s", job_id, image_ids, worker)
+    services.automask_chunk_run(job_id=job_id, image_ids=image_ids, worker=worker)
 
 
 @shared_task(ignore_result=True)

@@ -13,7 +13,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from projects import access, selectors, services
+from projects import access, jobs, selectors, services
 from projects.serializers import (
     ImageOutput,
     JobOutput,
@@ -192,5 +192,5 @@ class JobCancelApi(APIView):
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")
-        job.request_cancel()
+        jobs.job_cancel(job=job)
         return Response(JobOutput(job).data)

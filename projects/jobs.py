@@ -6,11 +6,18 @@ running, reports done/total with a message (stored, and published as `job.progre
 project's group at most a few times a second), and is stopped by JobCancelled at the next
 check after someone asked to cancel. `run_job` records how the job ended: done, cancelled,
 or failed with a reason a person can read.
+
+A job whose items tasks on several workers do at once (a pool automask) uses `SharedJob`
+instead: the same statuses, messages and events, kept right across processes under the job's
+row lock. `job_cancel` asks any job to stop.
 """
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from projects.events import project_group, publish, user_group
@@ -141,3 +148,187 @@ def run_job(job_id: int, work) -> None:
         raise
     else:
         progress.finish(Job.Status.DONE, message)
+
+
+# ---------------------------------------------------------------------------------------
+# A job shared among tasks
+
+WORKING = "working"  # result key of a shared job: item -> the worker on it now
+FAILED = "failed"  # result key: "label: reason" for each item that could not be done
+
+
+@contextmanager
+def _locked(job_id: int) -> Iterator[Job | None]:
+    """The job, locked against its other tasks until the block ends: select_for_update on
+    PostgreSQL; SQLite runs one writing transaction at a time anyway."""
+    with transaction.atomic():
+        yield Job.objects.select_for_update().filter(pk=job_id).first()
+
+
+_published_at: dict[int, float] = {}
+
+
+def _publish_throttled(job: Job, *, force: bool) -> None:
+    now = time.monotonic()
+    if force or now - _published_at.get(job.pk, 0.0) >= PUBLISH_EVERY_S:
+        _published_at[job.pk] = now
+        publish_job(job)
+    if not job.is_active:
+        _published_at.pop(job.pk, None)
+
+
+def _end(job: Job, status: str, message: str) -> None:
+    job.status, job.message, job.finished_at = status, message, timezone.now()
+    if WORKING in job.result:
+        job.result[WORKING] = {}
+
+
+def cancelled_message(job: Job) -> str:
+    return f"Cancelled; {job.done} of {job.total} were done and are kept."
+
+
+def _cancel_if_idle(job: Job) -> bool:
+    """End a shared job asked to stop once no task works on it: the tasks still queued find
+    it cancelled and do nothing."""
+    if job.status == Job.Status.CANCELLING and job.result.get(WORKING) == {}:
+        _end(job, Job.Status.CANCELLED, cancelled_message(job))
+        return True
+    return False
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Ask a job to stop. Its task sees it at its next check; a shared job with no task
+    working on it (its tasks are queued behind others, or no worker is up) ends here."""
+    if job.request_cancel():
+        with _locked(job.pk) as locked:
+            if locked is not None and _cancel_if_idle(locked):
+                locked.save()
+        job.refresh_from_db()
+        publish_job(job)
+    return job
+
+
+class SharedJob:
+    """Progress, cancel and outcome of a job whose items tasks on several workers do at once.
+
+    A coordinator `start`s it and queues the items; a task `claim`s each item before working
+    on it and `release`s it after. Every change happens under the job's row lock, so whatever
+    the order of the tasks: `done` is recounted from the records (`count_done`) plus the
+    items that failed; the release that brings done to total ends the job, exactly once; a
+    cancel ends it when no item is being worked on; a failure of the whole job (`fail`) stops
+    the others at their next claim. A redelivered task claims its items again and finds
+    them done."""
+
+    def __init__(self, job_id: int, *, worker: str = "") -> None:
+        self.job_id = job_id
+        self.worker = worker
+
+    # What a kind of job counts and says -----------------------------------------------
+
+    def count_done(self, job: Job) -> int:
+        """How many items have their record (not counting failures)."""
+        raise NotImplementedError
+
+    def running_message(self, job: Job) -> str:
+        return f"{job.done}/{job.total}"
+
+    def done_message(self, job: Job) -> str:
+        return "Done."
+
+    # The coordinator ------------------------------------------------------------------
+
+    def start(self, *, total: int, message: str) -> bool:
+        """Mark the job running over `total` items; False when it must not run (it ended,
+        or a cancel was asked: then it ends cancelled here, nothing being queued yet) or
+        has nothing left to do (then it ends done here)."""
+        with _locked(self.job_id) as job:
+            if job is None or job.status not in Job.ACTIVE:
+                return False
+            if job.status == Job.Status.CANCELLING:
+                job.result.setdefault(WORKING, {})  # asked to stop before it started
+                _cancel_if_idle(job)
+                go = False
+            else:
+                # A resume (or a restarted embedded worker) starts over what is not done:
+                # failures are tried again, and what the stopped tasks held is let go.
+                job.result = {**job.result, WORKING: {}, FAILED: []}
+                job.status, job.total, job.message = Job.Status.RUNNING, total, message
+                job.started_at = job.started_at or timezone.now()
+                job.done = self.count_done(job)
+                go = not self._finish_if_complete(job)
+            job.save()
+        _publish_throttled(job, force=True)
+        return go
+
+    def abandon(self) -> None:
+        """No task works on the job any more (the embedded worker restarted with an empty
+        queue): let go of what they held, and end it if it was being cancelled."""
+        with _locked(self.job_id) as job:
+            if job is None or WORKING not in job.result:
+                return
+            job.result[WORKING] = {}
+            ended = _cancel_if_idle(job)
+            job.save()
+        if ended:
+            _publish_throttled(job, force=True)
+
+    # The tasks --------------------------------------------------------------------------
+
+    def claim(self, item: str) -> bool:
+        """Take an item to work on; False when the job no longer runs, and the task stops."""
+        ended = False
+        with _locked(self.job_id) as job:
+            if job is None:
+                return False
+            working = dict(job.result.get(WORKING) or {})
+            running = job.status == Job.Status.RUNNING
+            if running:
+                working[item] = self.worker
+            elif item in working:
+                del working[item]  # what a killed delivery of this task held
+            elif job.status != Job.Status.CANCELLING:
+                return False  # an ended job: nothing to write
+            job.result = {**job.result, WORKING: working}
+            ended = _cancel_if_idle(job)
+            job.save()
+        if ended:
+            _publish_throttled(job, force=True)
+        return running
+
+    def release(self, item: str, *, label: str, reason: str | None = None) -> None:
+        """Record an item's end: done (its record was saved) or failed for `reason`; the
+        release that completes the job ends it."""
+        with _locked(self.job_id) as job:
+            if job is None:
+                return
+            working = dict(job.result.get(WORKING) or {})
+            working.pop(item, None)
+            # A failure counts once however often the item is tried, and not after it worked.
+            failed = [f for f in job.result.get(FAILED) or [] if not f.startswith(f"{label}: ")]
+            if reason is not None:
+                failed.append(f"{label}: {reason}")
+            job.result = {**job.result, WORKING: working, FAILED: failed}
+            job.done = self.count_done(job) + len(failed)
+            ended = self._finish_if_complete(job) or _cancel_if_idle(job)
+            if job.status == Job.Status.RUNNING:
+                job.message = self.running_message(job)
+            job.save()
+        _publish_throttled(job, force=ended)
+
+    def fail(self, item: str, error: Exception) -> None:
+        """The whole job fails (a model that cannot be loaded): the reason goes to the
+        person who started it, and the other tasks stop at their next claim."""
+        with _locked(self.job_id) as job:
+            if job is None:
+                return
+            job.result.get(WORKING, {}).pop(item, None)
+            if job.status in Job.ACTIVE:
+                _end(job, Job.Status.FAILED, f"{error}")
+            job.save()
+        _publish_throttled(job, force=True)
+
+    def _finish_if_complete(self, job: Job) -> bool:
+        if job.status != Job.Status.RUNNING or job.done < job.total:
+            return False
+        _end(job, Job.Status.DONE, self.done_message(job))
+        return True

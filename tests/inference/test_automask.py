@@ -9,6 +9,9 @@ from projects.encoding import rle_to_mask
 from projects.models import AutomaskMask, AutomaskRun, ImageStatus, Job
 from tests.inference.conftest import iou, micro_ref, use_model
 
+# The pool job's chunk tasks run in the caller's thread, as the coordinator queues them.
+pytestmark = pytest.mark.usefixtures("eager_tasks")
+
 LOW_THRESHOLDS = {  # random weights: the default thresholds would drop every mask
     "points_per_side": 4,
     "points_per_batch": 16,
