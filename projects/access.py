@@ -5,9 +5,12 @@ object that does not exist; a member whose role is too low gets PermissionDenied
 Superusers administer the platform and act as owners of every project.
 """
 
-from typing import Literal
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
@@ -105,9 +108,102 @@ def credential_for_user(user, credential_id, *, need: Need = "own") -> Credentia
 
 
 def image_for_user(user, image_id, *, need: Need = "view") -> Image:
-    return _object_for_user(
-        Image.objects.select_related("source", "project"), user, image_id, need, "project_id"
-    )
+    """The image with its project and source, and the user's role, read by one query.
+
+    Every click runs this check, so its SQL is written once per connection: the ORM would
+    compile the same statement on every call, which costs several times what running it does
+    (SQLite: 0.4 ms against 0.05 ms)."""
+    try:
+        pk = int(image_id)
+    except (TypeError, ValueError):
+        raise Http404("No such image.") from None
+    if isinstance(image_id, float) or not -(2**63) <= pk < 2**63:
+        raise Http404("No such image.")
+    authenticated = user.is_authenticated
+    found = _image_read().run(pk, user.pk if authenticated and not user.is_superuser else None)
+    if found is None:
+        raise Http404("No such image.")
+    image, role = found
+    if not authenticated:
+        role = None
+    elif user.is_superuser:
+        role = Role.OWNER
+    try:
+        _check_role(role, need)
+    except Http404:
+        raise Http404("No such image.") from None
+    return image
+
+
+@dataclass(frozen=True)
+class _ImageRead:
+    """One image row joined to its project and source, with a member's role, as models."""
+
+    connection: Any
+    sql: str
+    # Per model: its class, the slice of the row it owns, and each column's converters.
+    parts: tuple[tuple[type[Model], slice, tuple[tuple[int, list, Any], ...]], ...]
+
+    @classmethod
+    def build(cls, connection) -> "_ImageRead":
+        quote = connection.ops.quote_name
+        aliases = {Image: "i", Project: "p", Source: "s"}
+        columns, parts, start = [], [], 0
+        for model, alias in aliases.items():
+            fields = model._meta.concrete_fields
+            converters = []
+            for index, field in enumerate(fields):
+                column = field.get_col(alias)
+                found = connection.ops.get_db_converters(column) + column.get_db_converters(
+                    connection
+                )
+                if found:
+                    converters.append((start + index, found, column))
+                columns.append(f"{alias}.{quote(field.column)}")
+            parts.append((model, slice(start, start + len(fields)), tuple(converters)))
+            start += len(fields)
+        table = {m: quote(m._meta.db_table) for m in (Image, Project, Source, Membership)}
+        role = (
+            f"SELECT m.role FROM {table[Membership]} m "
+            "WHERE m.user_id = %s AND m.project_id = i.project_id"
+        )
+        sql = (
+            f"SELECT {', '.join(columns)}, ({role}) FROM {table[Image]} i "
+            f"JOIN {table[Project]} p ON p.id = i.project_id "
+            f"JOIN {table[Source]} s ON s.id = i.source_id WHERE i.id = %s"
+        )
+        return cls(connection, sql, tuple(parts))
+
+    def run(self, pk: int, user_id: int | None) -> tuple[Image, str | None] | None:
+        connection = self.connection
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [user_id, pk])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for _, _, converters in self.parts:
+            for position, functions, column in converters:
+                for function in functions:
+                    values[position] = function(values[position], column, connection)
+        image, project, source = (
+            model.from_db(connection.alias, None, values[part]) for model, part, _ in self.parts
+        )
+        Image.project.field.set_cached_value(image, project)
+        Image.source.field.set_cached_value(image, source)
+        return image, values[-1]
+
+
+_reads = threading.local()
+
+
+def _image_read() -> _ImageRead:
+    # Per thread, like the connection whose operations the converters belong to.
+    connection = connections[DEFAULT_DB_ALIAS]
+    read = getattr(_reads, "image", None)
+    if read is None or read.connection is not connection:
+        read = _reads.image = _ImageRead.build(connection)
+    return read
 
 
 def label_for_user(user, label_id, *, need: Need = "view") -> Label:
