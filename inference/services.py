@@ -264,7 +264,7 @@ def prediction_save(
     project_id = image.project_id
     # Float logits shrink by ~7% under zlib, which costs ~20 ms on every click: store raw.
     logits_file = encoding.array_save(
-        output.logits.astype(np.float32), project_id=project_id, compressed=False
+        output.logits.astype(np.float32, copy=False), project_id=project_id, compressed=False
     )
     mask_file = ""
     if checked.mask_input is not None:

@@ -1,8 +1,8 @@
 """Projects, their members, sources, images and every annotation record.
 
 Arrays are never pickled: masks are COCO compressed RLE (a JSON dict), small arrays (points,
-boxes, scores) are JSON lists, and logits and mask inputs are compressed .npz files under
-media referenced by path (see projects.encoding).
+boxes, scores) are JSON lists, and logits (.npy) and mask inputs (compressed .npz) are files
+under media referenced by path (see projects.encoding).
 """
 
 from django.conf import settings
@@ -299,7 +299,7 @@ class Prediction(models.Model):
     model = models.JSONField(default=dict)  # name, config and load params of the model used
     masks = models.JSONField(default=list)  # list of COCO RLE dicts
     scores = models.JSONField(default=list)
-    logits_file = models.CharField(max_length=500, blank=True)  # low-res logits, .npz
+    logits_file = models.CharField(max_length=500, blank=True)  # low-res logits, .npy
     chosen_index = models.PositiveSmallIntegerField(null=True, blank=True)
     final_mask = models.JSONField(null=True, blank=True)  # RLE of the mask the user kept
 

@@ -58,7 +58,7 @@ def uploaded_files(*names: str) -> None:
 
 
 def array_files() -> set[Path]:
-    return set((Path(settings.MEDIA_ROOT) / "arrays").rglob("*.npz"))
+    return set((Path(settings.MEDIA_ROOT) / "arrays").rglob("*.np[yz]"))
 
 
 def snapshot(project: Project) -> dict:

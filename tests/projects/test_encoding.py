@@ -40,7 +40,7 @@ def test_rle_refuses_a_mask_that_is_not_2d():
 def test_npz_round_trip_keeps_values_dtype_and_shape(dtype):
     rng = np.random.default_rng(1)
     array = (rng.standard_normal((3, 256, 256)) * 10).astype(dtype)
-    restored = encoding.npz_load(encoding.npz_bytes(array))
+    restored = encoding.array_load(encoding.npz_bytes(array))
     assert restored.dtype == array.dtype
     assert restored.shape == array.shape
     assert np.array_equal(restored, array)
@@ -51,22 +51,22 @@ def test_npz_is_compressed():
     assert len(encoding.npz_bytes(array)) < array.nbytes / 50
 
 
-def test_npz_load_refuses_pickled_objects():
+def test_array_load_refuses_pickled_objects():
     import io
 
     buffer = io.BytesIO()
     np.savez(buffer, array=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError):
-        encoding.npz_load(buffer.getvalue())
+        encoding.array_load(buffer.getvalue())
 
 
-def test_npz_load_refuses_foreign_archives():
+def test_array_load_refuses_foreign_archives():
     import io
 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, logits=np.zeros(3))
     with pytest.raises(ValueError, match="not an array file"):
-        encoding.npz_load(buffer.getvalue())
+        encoding.array_load(buffer.getvalue())
 
 
 def test_array_files_round_trip_under_media(settings):
@@ -78,6 +78,33 @@ def test_array_files_round_trip_under_media(settings):
     assert np.array_equal(encoding.array_open(relative), array)
     encoding.array_delete(relative)
     assert not (settings.MEDIA_ROOT / relative).exists()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.uint8, np.bool_])
+def test_raw_array_files_round_trip_as_npy(settings, dtype):
+    rng = np.random.default_rng(2)
+    array = (rng.standard_normal((3, 128, 128)) * 10).astype(dtype)
+    relative = encoding.array_save(array, project_id=8, compressed=False)
+    assert relative.startswith("arrays/8/") and relative.endswith(".npy")
+    assert (settings.MEDIA_ROOT / relative).stat().st_size > array.nbytes
+    restored = encoding.array_open(relative)
+    assert restored.dtype == array.dtype and np.array_equal(restored, array)
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_a_failed_array_write_leaves_no_file(settings, compressed):
+    with pytest.raises(ValueError):
+        encoding.array_save(np.array([{"a": 1}], dtype=object), project_id=9, compressed=compressed)
+    assert not list((settings.MEDIA_ROOT / "arrays" / "9").iterdir())
+
+
+def test_array_load_refuses_pickled_npy():
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError):
+        encoding.array_load(buffer.getvalue())
 
 
 def test_array_open_refuses_paths_outside_the_store(settings):
