@@ -28,19 +28,34 @@ else:
     _Consumer = object
 
 
+def _predict_message(text: str | None) -> dict | None:
+    if not text or '"predict"' not in text:
+        return None
+    try:
+        content = json.loads(text)
+    except ValueError:
+        return None
+    return content if isinstance(content, dict) and content.get("type") == "predict" else None
+
+
 class PredictMixin(_Consumer):
     """Mixed into projects.consumers.ProjectConsumer (which handles the other messages)."""
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        if text_data and '"predict"' in text_data:
-            try:
-                content = json.loads(text_data)
-            except ValueError:
-                content = None
-            if isinstance(content, dict) and content.get("type") == "predict":
+    async def dispatch(self, message):
+        """Clicks and their answers skip Channels' per-message clean-up of the sync thread's
+        database connections, a round trip to that thread (~0.3 ms): a click's database work
+        runs on the interactive thread, or in database_sync_to_async, which cleans up after
+        itself, and an answer has none."""
+        kind = message.get("type")
+        if kind == "websocket.receive":
+            content = _predict_message(message.get("text"))
+            if content is not None:
                 await self.predict(content)
                 return
-        await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+        elif kind == "inference.reply":
+            await self.inference_reply(message)
+            return
+        await super().dispatch(message)
 
     async def disconnect(self, code):
         for timer in getattr(self, "_unanswered", {}).values():
