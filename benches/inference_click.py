@@ -6,7 +6,12 @@ record (COCO RLE masks, .npz logits, the image's flag) and the reply. The baseli
 SAM2ImagePredictor.predict on the same checkpoint, image and click, in the same process.
 Both use random-weight checkpoints built here (micro and hiera-tiny shapes).
 
-    .venv/bin/python benches/inference_click.py [--repeats 30]
+    .venv/bin/python benches/inference_click.py [--repeats 30] [--steps]
+
+--steps instead times each step of a micro click inside the paired run (wrapping the app's
+functions with timers) and prints where the added milliseconds go. It runs on its own, in
+a fresh process: after the hiera-tiny model has run, every step of a micro click takes
+longer.
 """
 
 import argparse
@@ -90,7 +95,9 @@ def timed(function, repeats: int) -> list[float]:
     return times
 
 
-async def app_clicks(cookie: bytes, project_id: int, image_id: int, repeats: int, bare=None):
+async def app_clicks(
+    cookie: bytes, project_id: int, image_id: int, repeats: int, bare=None, marks=None
+):
     """Round trips of `repeats` predict messages; with `bare`, each is paired with a bare
     call right before it, so load changes on the machine hit both sides alike."""
     communicator = WebsocketCommunicator(
@@ -108,6 +115,8 @@ async def app_clicks(cookie: bytes, project_id: int, image_id: int, repeats: int
             # per calling thread, and alternating between two pools on two cores costs each
             # call milliseconds that belong to neither side.
             bare_times += dispatch.interactive_executor().submit(timed, bare, 1).result()
+        if marks is not None:
+            marks.append({})
         started = time.perf_counter()
         await communicator.send_json_to(
             {
@@ -121,6 +130,8 @@ async def app_clicks(cookie: bytes, project_id: int, image_id: int, repeats: int
         reply = await communicator.receive_json_from(timeout=60)
         times.append((time.perf_counter() - started) * 1000)
         assert reply["type"] == "prediction", reply
+        if marks is not None:
+            marks[-1].update(sent=started, received=started + times[-1] / 1000)
     await communicator.disconnect()
     return (times, bare_times) if bare is not None else times
 
@@ -174,9 +185,125 @@ def classic_row(project, image, cookie, repeats) -> dict:
     return {"model": "classic", "app": statistics.median(times), "automask": automask_s}
 
 
+def step_timers(marks: list[dict]) -> None:
+    """Wrap the steps of the app's click path with timers writing into marks[-1]."""
+    from inference import consumers, services, tasks
+    from projects import encoding
+    from projects.consumers import ProjectConsumer
+    from projects.models import Prediction
+
+    def mark(name: str) -> None:
+        if marks:  # not the greeting sent on connect
+            marks[-1][name] = time.perf_counter()
+
+    def timed_sum(owner, attribute: str, name: str) -> None:
+        function = getattr(owner, attribute)
+
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                if marks:
+                    spent = (time.perf_counter() - started) * 1000
+                    marks[-1][name] = marks[-1].get(name, 0.0) + spent
+
+        setattr(owner, attribute, wrapper)
+
+    predict, check = consumers.PredictMixin.predict, consumers.PredictMixin._check
+    handle, send = tasks.prediction_handle, ProjectConsumer.send_json
+    run = services.prediction_run
+
+    async def predict_marked(self, content):
+        mark("handler")
+        return await predict(self, content)
+
+    def check_marked(self, image_id):
+        mark("thread")
+        try:
+            return check(self, image_id)
+        finally:
+            mark("checked")
+
+    def handle_marked(request, **kwargs):
+        try:
+            return handle(request, **kwargs)
+        finally:
+            mark("handled")
+
+    def run_marked(**kwargs):
+        result = run(**kwargs)
+        marks[-1].update(result.timings_ms)
+        return result
+
+    async def send_marked(self, content, close=False):
+        mark("back")
+        await send(self, content, close)
+        mark("answered")
+
+    consumers.PredictMixin.predict = predict_marked
+    consumers.PredictMixin._check = check_marked
+    tasks.prediction_handle = handle_marked
+    services.prediction_run = run_marked
+    ProjectConsumer.send_json = send_marked
+    timed_sum(encoding, "mask_to_rle", "rle")
+    timed_sum(encoding, "array_save", "logits")
+    timed_sum(Prediction.objects, "create", "insert")
+
+
+def steps_table(ref, user, project, image, cookie, repeats) -> list[tuple[str, float]]:
+    predictor = bare_predictor(ref)
+    predictor.set_image(picture())
+    points, labels = np.array(CLICK, np.float32), np.array([1], np.int32)
+
+    def bare():
+        with torch.inference_mode():
+            predictor.predict(point_coords=points, point_labels=labels, multimask_output=True)
+
+    use(project, ref)
+    engine.get_engine(ref)
+    marks: list[dict] = []
+    step_timers(marks)
+    asyncio.run(app_clicks(cookie, project.pk, image.pk, 3, bare, marks))
+    marks.clear()
+    app_times, bare_times = asyncio.run(
+        app_clicks(cookie, project.pk, image.pk, repeats, bare, marks)
+    )
+    rows = []
+    for m, app_ms, bare_ms in zip(marks, app_times, bare_times, strict=True):
+        ms = {key: (m[end] - m[start]) * 1000 for key, start, end in STEP_SPANS}
+        save_rest = m["save"] - m["rle"] - m["logits"] - m["insert"]
+        rows.append(
+            {
+                "ms added (whole path - bare)": app_ms - bare_ms,
+                "WebSocket message to the handler": ms["in"],
+                "hand-off to the interactive thread and back": ms["to"] + ms["back"],
+                "access check: image, project, source and role": ms["check"],
+                "prompt checks and model lookup": m["prepare"],
+                "model step, app - bare": m["model"] - bare_ms,
+                "save: COCO RLE of the masks": m["rle"],
+                "save: logits file": m["logits"],
+                "save: insert": m["insert"],
+                "save: the rest": save_rest,
+                "sending the answer": ms["answer"],
+            }
+        )
+    return [(name, statistics.median(r[name] for r in rows)) for name in rows[0]]
+
+
+STEP_SPANS = [
+    ("in", "sent", "handler"),
+    ("to", "handler", "thread"),
+    ("check", "thread", "checked"),
+    ("back", "handled", "back"),
+    ("answer", "back", "received"),
+]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--steps", action="store_true", help="time each step of a micro click")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
     user, project, image, cookie = setup_project()
@@ -193,6 +320,13 @@ def main():
             key="manual", checkpoint=str(tiny), config=checkpoints.TINY_CONFIG
         ),
     }
+    if args.steps:
+        table = steps_table(refs["micro (512 px)"], user, project, image, cookie, args.repeats)
+        print(f"micro click, medians of {args.repeats} paired clicks (bare, then app)\n")
+        print("| step | ms |\n|---|---|")
+        for name, value in table:
+            print(f"| {name} | {value:.2f} |")
+        return
     rows = [measure(n, r, user, project, image, cookie, args.repeats) for n, r in refs.items()]
     extra = classic_row(project, image, cookie, args.repeats)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, image {WIDTH}x{HEIGHT}")

@@ -30,7 +30,7 @@ def test_a_team_annotates_and_exports_through_the_production_stack(stack, tmp_pa
         events = job_events(socket, job.json()["id"], timeout=120)
     assert events[-1]["status"] == "done", (events[-1], stack.logs())
     assert events[-1]["done"] == events[-1]["total"] == 2
-    assert any(event["status"] == "running" for event in events)
+    assert any(event["status"] == "running" for event in events), (events, stack.logs())
 
     export = api.post(f"/api/projects/{project_id}/exports/", json={"format": "coco"})
     assert export.status_code == 202, export.text
