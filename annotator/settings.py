@@ -189,23 +189,48 @@ if PRODUCTION and not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL is required in production (redis://host:6379/0)")
 
 if REDIS_URL:
+    from redis import asyncio as _redis_asyncio
+    from redis import exceptions as _redis_errors
+    from redis import retry as _redis_retry
+    from redis.backoff import ExponentialBackoff
+
+    def _redis_retries(retry_class) -> dict:
+        """A pooled connection that Redis closed (it restarted, or dropped an idle client) is
+        opened again and the command sent again, instead of failing the first command each
+        process sends afterwards: an event, a click's answer or a presence update lost."""
+        return {
+            "retry": retry_class(
+                ExponentialBackoff(cap=1.0, base=0.1), 3, (_redis_errors.ConnectionError,)
+            ),
+            "retry_on_error": [_redis_errors.ConnectionError],
+        }
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py's default read timeout (5 s) equals the layer's blocking-pop timeout,
             # so a busy host drops WebSockets with "Timeout reading": allow the pop its time.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        **_redis_retries(_redis_asyncio.retry.Retry),
+                    }
+                ]
+            },
+        }
+    }
+    # Presence and short-lived coordination between processes (who has an image open).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": _redis_retries(_redis_retry.Retry),
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-
-# Presence and short-lived coordination between processes (e.g. who has an image open).
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
-else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"

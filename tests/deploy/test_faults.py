@@ -83,6 +83,7 @@ def test_the_web_tier_reports_a_redis_restart_and_reconnects_with_nothing_lost(s
     )
     assert saved.status_code == 201, saved.text
     assert container_health_check(stack).returncode == 0
+    assert "running" in automask_statuses(stack, api, project_id, image_ids[:1])
 
     stack.redis.stop()
     down = healthz(stack)
@@ -96,9 +97,9 @@ def test_the_web_tier_reports_a_redis_restart_and_reconnects_with_nothing_lost(s
     records = api.get(f"/api/images/{image_ids[0]}/records/").json()
     assert "kept" in str(records)
 
-    # Channels, the broker and the workers are back: a click goes all the way round. A
-    # socket may be closed once while the layer drops its stale connections; the editor's
-    # socket reconnects by itself, and so does this client.
+    # Channels, the broker and the workers are back: a click goes all the way round. The
+    # workers reconnect to the broker by themselves; until they have, a click can time out,
+    # and this client clicks again, as a person would.
     def click_on_a_fresh_socket():
         with stack.websocket(project_id) as socket:
             return click(socket, image_ids[2], f"after-{time.monotonic()}", 20)
@@ -110,6 +111,23 @@ def test_the_web_tier_reports_a_redis_restart_and_reconnects_with_nothing_lost(s
         interval=1,
     )
     assert answer["masks"]
+
+    # The first event a worker sends after the restart reaches the browser, though the
+    # connection it sent the last one on was closed by Redis.
+    assert "running" in automask_statuses(stack, api, project_id, image_ids[1:2])
+
+
+def automask_statuses(stack, api, project_id: int, image_ids: list[int]) -> list[str]:
+    """The statuses a pool automask job's events show the browser, until it is done."""
+    with stack.websocket(project_id) as socket:
+        job = api.post(
+            f"/api/projects/{project_id}/automask/",
+            json={"image_ids": image_ids, "params": {"points_per_side": 4}},
+        )
+        assert job.status_code == 202, job.text
+        events = job_events(socket, job.json()["id"], timeout=120)
+    assert events[-1]["status"] == "done", (events, stack.logs())
+    return [event["status"] for event in events]
 
 
 def test_a_model_download_cut_midway_is_never_loaded_and_resumes(stack):
