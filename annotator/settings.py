@@ -134,6 +134,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
+# Failed sign-ins (login page, admin login, API token) within a window: past the first
+# limit a username is refused, the right password too, until its window ends; past the
+# second so is every sign-in from that client address. A success resets the username's
+# count. Counted in the default cache, which production shares between processes (Redis).
+ANNOTATOR_LOGIN_ATTEMPTS = max(1, env_int("ANNOTATOR_LOGIN_ATTEMPTS", 5))
+ANNOTATOR_LOGIN_ADDRESS_ATTEMPTS = max(1, env_int("ANNOTATOR_LOGIN_ADDRESS_ATTEMPTS", 20))
+ANNOTATOR_LOGIN_WINDOW_S = max(1, env_int("ANNOTATOR_LOGIN_WINDOW_S", 300))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
