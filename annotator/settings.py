@@ -327,7 +327,9 @@ LOGGING = {
 # An uploaded archive larger than this is refused before it is opened; the unpacked limit
 # and the member count guard against zip bombs.
 ANNOTATOR_ARCHIVE_MAX_MB = env_int("ANNOTATOR_ARCHIVE_MAX_MB", 1024)
-ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB = env_int("ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB", 4096)
+ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB = env_int("ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB", 1024)
+# One JSON table of an archive; array members have their own, much smaller, bound by shape.
+ANNOTATOR_ARCHIVE_MAX_MEMBER_MB = env_int("ANNOTATOR_ARCHIVE_MAX_MEMBER_MB", 256)
 ANNOTATOR_ARCHIVE_MAX_MEMBERS = env_int("ANNOTATOR_ARCHIVE_MAX_MEMBERS", 500_000)
 # Export files are deleted this long after they were made (their jobs stay).
 ANNOTATOR_EXPORT_KEEP_HOURS = env_int("ANNOTATOR_EXPORT_KEEP_HOURS", 24)

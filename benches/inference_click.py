@@ -29,6 +29,7 @@ WORK = Path(tempfile.mkdtemp(prefix="annotator-bench-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotator.settings")
 os.environ["ANNOTATOR_VAR_DIR"] = str(WORK / "var")
 os.environ["ANNOTATOR_EMBEDDED_WORKER"] = "true"
+os.environ["ANNOTATOR_MODEL_ROOTS"] = str(WORK)  # the random-weight checkpoints below
 os.environ.pop("REDIS_URL", None)
 os.environ["LOG_LEVEL"] = "WARNING"
 

@@ -13,26 +13,21 @@ image key) and bounded by ANNOTATOR_EMBEDDING_CACHE_MB.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
-import json
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from django.conf import settings
 
-from inference import compat
+from inference import compat, refs
+from inference.refs import ModelRef
 
 logger = logging.getLogger(__name__)
-
-DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("float32", "bfloat16", "float16")
 
 
 def import_sam2():
@@ -42,58 +37,6 @@ def import_sam2():
     from sam2 import automatic_mask_generator, build_sam, sam2_image_predictor
 
     return build_sam, sam2_image_predictor, automatic_mask_generator
-
-
-@dataclass(frozen=True)
-class LoadParams:
-    """What the client may choose when loading a model (all of SAM2ImagePredictor's knobs)."""
-
-    device: str = "auto"
-    dtype: str = "float32"
-    apply_postprocessing: bool = True
-    mask_threshold: float = 0.0
-    max_hole_area: float = 0.0
-    max_sprinkle_area: float = 0.0
-
-    def resolved_device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """What a model is built from: enough to load it again in any worker process."""
-
-    key: str  # registry key, "manual" or "classic"
-    checkpoint: str = ""
-    config: str = ""
-    overrides: tuple[str, ...] = ()
-    params: LoadParams = field(default_factory=LoadParams)
-
-    @property
-    def is_classic(self) -> bool:
-        return self.key == "classic"
-
-    @functools.cached_property
-    def cache_key(self) -> str:  # asked several times per click
-        text = json.dumps(self.as_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["overrides"] = list(self.overrides)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelRef:
-        return cls(
-            key=data["key"],
-            checkpoint=data.get("checkpoint", ""),
-            config=data.get("config", ""),
-            overrides=tuple(data.get("overrides", ())),
-            params=LoadParams(**data.get("params", {})),
-        )
 
 
 @dataclass
@@ -206,11 +149,13 @@ class Sam2Engine:
         self.device = ref.params.resolved_device()
         if should_stop():
             raise ModelLoadCancelled()
+        # Hydra builds whatever the config names: only the door's own rebuild reaches it.
+        checked = refs.model_ref_check(ref)
         self.model = build_sam.build_sam2(
-            ref.config,
-            ref.checkpoint,
+            checked.config,
+            checked.checkpoint,
             device=self.device,
-            hydra_overrides_extra=list(ref.overrides),
+            hydra_overrides_extra=list(checked.overrides),
             apply_postprocessing=ref.params.apply_postprocessing,
         )
         if should_stop():

@@ -5,7 +5,6 @@ the host part (a mirror, or a local server in tests). "base" is an alias of "bas
 names load the same file, so the list shows it once.
 """
 
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,8 +80,6 @@ for _size, _suffix, _params, _mb21, _mb20 in _SIZES:
 ALIASES = {"sam2.1_hiera_base": "sam2.1_hiera_base_plus", "sam2_hiera_base": "sam2_hiera_base_plus"}
 
 PACKAGED_CONFIGS = sorted({spec.config for spec in MODELS.values()})
-# Hydra overrides of a manual model: `++model.<dotted.name>=<plain value or list>` only.
-OVERRIDE_PATTERN = re.compile(r"^\+{0,2}model\.[A-Za-z0-9_.]+=[A-Za-z0-9_.\-\[\], ]+$")
 
 
 def resolve_key(key: str) -> str:
@@ -130,34 +127,6 @@ def get_available_model_keys() -> list[dict]:
 def model_roots() -> list[Path]:
     roots = [Path(settings.ANNOTATOR_MODEL_DIR), *settings.ANNOTATOR_MODEL_ROOTS]
     return [root.resolve() for root in roots]
-
-
-def manual_checkpoint(path: str) -> Path:
-    """The resolved path of a manual checkpoint, which must lie inside a model root."""
-    candidate = Path(path)
-    if not candidate.is_absolute():
-        candidate = Path(settings.ANNOTATOR_MODEL_DIR) / candidate
-    resolved = candidate.resolve()
-    roots = model_roots()
-    if not any(resolved.is_relative_to(root) for root in roots):
-        allowed = ", ".join(str(root) for root in roots)
-        raise ValidationError({"checkpoint": f"{path!r} is outside the model folders ({allowed})."})
-    if not resolved.is_file():
-        raise ValidationError({"checkpoint": f"There is no checkpoint file at {path!r}."})
-    return resolved
-
-
-def manual_config(config: str, overrides: list[str]) -> tuple[str, tuple[str, ...]]:
-    if config not in PACKAGED_CONFIGS:
-        raise ValidationError(
-            {"config": f"Unknown config {config!r}. Choose one of {', '.join(PACKAGED_CONFIGS)}."}
-        )
-    for override in overrides:
-        if not OVERRIDE_PATTERN.match(override):
-            raise ValidationError(
-                {"overrides": f"{override!r} is not a plain `++model.name=value` override."}
-            )
-    return config, tuple(overrides)
 
 
 def default_key() -> str:

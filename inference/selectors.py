@@ -2,10 +2,11 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from inference import registry
-from inference.engine import LoadParams, ModelRef
+from inference.refs import LoadParams, ModelRef
 from projects.models import Image, Job, Project
 
 
@@ -22,9 +23,19 @@ def default_model_ref() -> ModelRef:
 
 
 def project_model_ref(project: Project) -> ModelRef:
-    """The model the project's predictions run on: the last one loaded, else the default."""
+    """The model the project's predictions run on: the last one loaded, else the default.
+    The stored choice passes the model door again: a row from an older version that does
+    not is refused, never built."""
     active = (project.model_selection or {}).get("active")
-    return ModelRef.from_dict(active) if active else default_model_ref()
+    if not active:
+        return default_model_ref()
+    try:
+        return ModelRef.from_dict(active)
+    except ValidationError as error:
+        reasons = " ".join(error.messages)
+        raise ValidationError(
+            {"model": f"The project's stored model choice is refused ({reasons}): load a model."}
+        ) from None
 
 
 def project_model_state(project: Project) -> dict[str, Any]:

@@ -8,7 +8,6 @@ projects.jobs.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inference import download, engine, registry, selectors
-from inference.engine import DEVICES, DTYPES, LoadParams, ModelRef
+from inference import download, engine, refs, registry, selectors
+from inference.refs import ModelRef
 from projects import encoding
 from projects.events import project_group, publish
 from projects.jobs import FAILED, WORKING, JobProgress, SharedJob, run_job
@@ -303,51 +302,7 @@ def prediction_save(
 
 def model_ref_from_choice(choice: dict[str, Any]) -> ModelRef:
     """Validate a client's model choice: a listed model, a manual checkpoint, or classic."""
-    key = str(choice.get("key") or "")
-    params = load_params_validate(choice.get("params") or {})
-    if key == registry.CLASSIC:
-        return ModelRef(key=key, params=params)
-    if key == registry.MANUAL:
-        checkpoint = registry.manual_checkpoint(str(choice.get("checkpoint") or ""))
-        config, overrides = registry.manual_config(
-            str(choice.get("config") or ""), list(choice.get("overrides") or [])
-        )
-        return ModelRef(
-            key=key, checkpoint=str(checkpoint), config=config, overrides=overrides, params=params
-        )
-    spec = registry.spec_for(key)
-    if not spec.is_present():
-        raise ValidationError(
-            {"key": f"{spec.label} is not downloaded yet: download it first, then load it."}
-        )
-    return ModelRef(key=spec.key, checkpoint=str(spec.path), config=spec.config, params=params)
-
-
-def load_params_validate(params: dict[str, Any]) -> LoadParams:
-    unknown = set(params) - set(LoadParams.__dataclass_fields__)
-    if unknown:
-        raise ValidationError({"params": f"Unknown load parameters: {', '.join(sorted(unknown))}."})
-    values = {**LoadParams().__dict__, **params}
-    if values["device"] not in DEVICES:
-        raise ValidationError({"device": f"Must be one of {', '.join(DEVICES)}."})
-    if values["dtype"] not in DTYPES:
-        raise ValidationError({"dtype": f"Must be one of {', '.join(DTYPES)}."})
-    if values["dtype"] != "float32" and values["device"] == "cpu":
-        raise ValidationError({"dtype": "Half precision needs a CUDA device; use float32."})
-    if not isinstance(values["apply_postprocessing"], bool):
-        raise ValidationError({"apply_postprocessing": "Must be true or false."})
-    for name in ("mask_threshold", "max_hole_area", "max_sprinkle_area"):
-        value = values[name]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ValidationError({name: "Must be a finite number."})
-        if name != "mask_threshold" and value < 0:
-            raise ValidationError({name: "Must be zero or more."})
-        values[name] = float(value)
-    return LoadParams(**values)
+    return refs.model_ref_parse(choice, require_present=True)
 
 
 def _state_update(project_id: int, **changes) -> dict[str, Any]:

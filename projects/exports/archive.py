@@ -303,22 +303,41 @@ def archive_write(*, project: Project, target: Path) -> dict:
 
 @dataclass
 class ArchiveContents:
+    """A checked archive, still open: its tables are read, its arrays are read one at a time
+    (`array`), so a large archive never sits in memory whole. Close it when done."""
+
     manifest: dict
     tables: dict[str, list[dict]]
-    arrays: dict[str, np.ndarray]
+    archive: zipfile.ZipFile
+
+    def array(self, name: str, *, shape_of: str, count: int) -> np.ndarray:
+        """The array member `name`, checked for what a record's `shape_of` field holds:
+        `count` logits of one prompt (float32, C x S x S) or one mask input (1 x S x S)."""
+        if name not in self.manifest["members"] or not name.startswith("arrays/"):
+            raise ArchiveError(f"A record refers to a missing array {name}.")
+        return _array(_member(self.archive, name, self.manifest), name, shape_of, count)
+
+    def close(self) -> None:
+        self.archive.close()
 
 
-def _limits() -> tuple[int, int, int]:
+def _limits() -> tuple[int, int, int, int]:
     return (
         settings.ANNOTATOR_ARCHIVE_MAX_MB * 1024 * 1024,
         settings.ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB * 1024 * 1024,
+        settings.ANNOTATOR_ARCHIVE_MAX_MEMBER_MB * 1024 * 1024,
         settings.ANNOTATOR_ARCHIVE_MAX_MEMBERS,
     )
 
 
+# The largest array a record holds: three logits of a 2048 px model (512 x 512 float32).
+ARRAY_MAX_BYTES = 3 * 512 * 512 * 4 + 4096
+LOGITS_MAX_SIDE = 512
+
+
 def archive_read(path: Path) -> ArchiveContents:
     """Open and check an archive completely before anything is written anywhere."""
-    max_size, max_unpacked, max_members = _limits()
+    max_size, max_unpacked, max_member, max_members = _limits()
     size = path.stat().st_size
     if size > max_size:
         raise ArchiveError(
@@ -326,17 +345,27 @@ def archive_read(path: Path) -> ArchiveContents:
             f"{max_size // 2**20} MiB."
         )
     try:
-        with zipfile.ZipFile(path) as archive:
-            return _read_checked(archive, max_unpacked, max_members)
+        archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
         raise ArchiveError(
             f"The file is not a complete zip archive: it may be truncated or damaged ({error})."
         ) from None
+    try:
+        return _read_checked(archive, max_unpacked, max_member, max_members)
+    except zipfile.BadZipFile as error:
+        archive.close()
+        raise ArchiveError(
+            f"The file is not a complete zip archive: it may be truncated or damaged ({error})."
+        ) from None
     except (EOFError, zipfile.LargeZipFile) as error:
+        archive.close()
         raise ArchiveError(f"The archive is truncated or damaged ({error}).") from None
+    except BaseException:
+        archive.close()
+        raise
 
 
-def _read_checked(archive: zipfile.ZipFile, max_unpacked: int, max_members: int):
+def _read_checked(archive: zipfile.ZipFile, max_unpacked: int, max_member: int, max_members):
     infos = archive.infolist()
     if len(infos) > max_members:
         raise ArchiveError(
@@ -348,6 +377,13 @@ def _read_checked(archive: zipfile.ZipFile, max_unpacked: int, max_members: int)
             f"The archive unpacks to {unpacked / 2**20:.1f} MiB; this server accepts up to "
             f"{max_unpacked // 2**20} MiB."
         )
+    for info in infos:
+        limit = ARRAY_MAX_BYTES if info.filename.startswith("arrays/") else max_member
+        if info.file_size > limit:
+            raise ArchiveError(
+                f"{info.filename} unpacks to {info.file_size / 2**20:.1f} MiB; this server "
+                f"accepts up to {limit / 2**20:.1f} MiB for one file of an archive."
+            )
     manifest = _manifest(archive)
     _check_members(archive, manifest)
     tables = {}
@@ -362,12 +398,7 @@ def _read_checked(archive: zipfile.ZipFile, max_unpacked: int, max_members: int)
         tables[table.name] = rows
     if len(tables["project"]) != 1:
         raise ArchiveError("The archive must hold exactly one project.")
-    arrays = {
-        name: _array(_member(archive, name, manifest), name)
-        for name in manifest["members"]
-        if name.startswith("arrays/")
-    }
-    return ArchiveContents(manifest=manifest, tables=tables, arrays=arrays)
+    return ArchiveContents(manifest=manifest, tables=tables, archive=archive)
 
 
 def _manifest(archive: zipfile.ZipFile) -> dict:
@@ -419,7 +450,11 @@ def _check_members(archive: zipfile.ZipFile, manifest: dict) -> None:
 
 def _member(archive: zipfile.ZipFile, name: str, manifest: dict) -> bytes:
     expected = manifest["members"][name]
-    limit = int(expected.get("size", 0))
+    limit = expected.get("size") if isinstance(expected, dict) else None
+    if not isinstance(limit, int) or limit != archive.getinfo(name).file_size:
+        raise ArchiveError(
+            f"The archive was altered or damaged: {name} does not match its checksum (size)."
+        )
     with archive.open(name) as stream:
         data = stream.read(limit + 1)
     if len(data) != limit or hashlib.sha256(data).hexdigest() != expected.get("sha256"):
@@ -436,11 +471,34 @@ def _json(data: bytes, name: str):
         raise ArchiveError(f"{name} is not valid JSON ({error}).") from None
 
 
-def _array(data: bytes, name: str) -> np.ndarray:
+def _array(data: bytes, name: str, shape_of: str, count: int) -> np.ndarray:
+    """A plain .npy member whose header is checked before its data is read: float32 of the
+    shape the record's field holds, never an object array, never a .npz."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(stream)
+    except (ValueError, OSError, EOFError, SyntaxError) as error:
+        raise ArchiveError(f"{name} is not a plain array file (.npy) ({error}).") from None
+    if dtype.hasobject:
+        raise ArchiveError(f"{name} is not a plain array file: it holds Python objects.")
+    expected = "C x S x S" if shape_of == "logits_file" else "1 x S x S"
+    side_ok = len(shape) == 3 and shape[1] == shape[2] and 16 <= shape[1] <= LOGITS_MAX_SIDE
+    count_ok = len(shape) == 3 and shape[0] == (count if shape_of == "logits_file" else 1)
+    if dtype != np.float32 or not side_ok or not count_ok:
+        raise ArchiveError(
+            f"{name} holds {dtype} {'x'.join(map(str, shape))}; a record's {shape_of} is "
+            f"float32 {expected} (S from 16 to {LOGITS_MAX_SIDE}, C the record's mask count)."
+        )
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise ArchiveError(f"{name} is not a plain array file ({error}).") from None
+        raise ArchiveError(f"{name} is not a plain array file (.npy) ({error}).") from None
 
 
 def archive_users(tables: dict[str, list[dict]]) -> dict[str, object]:

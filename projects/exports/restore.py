@@ -2,12 +2,13 @@
 project. Everything happens in one transaction; array files written on the way are removed
 again when the import fails, so a failed upload leaves nothing behind."""
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, models, transaction
 
+from inference import refs
 from projects.encoding import array_delete, array_save
 from projects.exports.archive import (
     TABLES,
@@ -18,6 +19,7 @@ from projects.exports.archive import (
     archive_users,
 )
 from projects.models import Credential, Image, Job, Membership, Prediction, Project, Role, Source
+from projects.sources.folder import folder_allowed
 
 SECRET_KINDS = {
     Credential.Kind.CONNECTION_STRING,
@@ -48,6 +50,8 @@ def archive_import(
     except BaseException:
         _remove(written)
         raise
+    finally:
+        contents.close()
     return project
 
 
@@ -64,7 +68,25 @@ def _state(row: dict) -> dict:
         if value is not None and not isinstance(value, expected):
             raise ArchiveError(f"The project's {name} in the archive has the wrong type.")
         values[name] = value if value is not None else expected()
+    values["model_selection"] = _model_selection(values["model_selection"])
     return values
+
+
+def _model_selection(state: dict) -> dict:
+    """The archived model choices, each rebuilt by the one door to models; a choice that
+    does not pass refuses the archive, since the first click would build it."""
+    state = {name: value for name, value in state.items() if name != "job_id"}
+    for name in ("active", "requested"):
+        if state.get(name) is None:
+            continue
+        try:
+            state[name] = refs.model_ref_parse(state[name]).as_dict()
+        except ValidationError as error:
+            reasons = "; ".join(error.messages)
+            raise ArchiveError(
+                f"The archive's model choice ({name}) is refused: {reasons}"
+            ) from None
+    return state
 
 
 def _project_create(contents: ArchiveContents, user, users: dict, name: str | None) -> Project:
@@ -200,16 +222,35 @@ def _build(table: Table, row: dict, project, users, ids, contents, written) -> m
         values[name] = users.get(row.get(name))
     for name in table.arrays:
         member = row.get(name)
-        if member and member not in contents.arrays:
-            raise ArchiveError(f"A record in {table.name} refers to a missing array {member}.")
-        values[name] = array_save(contents.arrays[member], project_id=project.pk) if member else ""
-        if values[name]:
+        if member is not None and not isinstance(member, str):
+            raise ArchiveError(f"A record in {table.name} has an invalid {name}.")
+        values[name] = ""
+        if member:
+            count = len(values.get("masks") or [])
+            array = contents.array(member, shape_of=name, count=count)
+            values[name] = array_save(array, project_id=project.pk)
             written.append(values[name])
+    if table.name == "images" and row.get("source") in _upload_sources(contents):
+        values["path"] = _upload_path(values["path"], project)
     obj = table.model(**values)
     obj._archived_times = {
         name: values[name] for name in _auto_time_fields(table) if values[name] is not None
     }
     return obj
+
+
+def _upload_sources(contents: ArchiveContents) -> set[int]:
+    return {row["id"] for row in contents.tables["sources"] if row.get("kind") == "upload"}
+
+
+def _upload_path(path: str, project: Project) -> str:
+    """An uploaded image lives in its project's own upload folder, `<project id>/...`: the
+    archive's path is moved there, so no archive names another project's file."""
+    pure = PurePosixPath(path)
+    parts = pure.parts[1:] if pure.parts and pure.parts[0].isdigit() else pure.parts
+    if pure.is_absolute() or not parts or ".." in parts or "\\" in path:
+        raise ArchiveError(f"An uploaded image in the archive has an unsafe path: {path[:200]!r}.")
+    return "/".join((str(project.pk), *parts))
 
 
 def _auto_time_fields(table: Table) -> list[str]:
@@ -241,17 +282,18 @@ def _check_availability(project: Project) -> None:
             source.mark_unavailable(reason)
             Image.objects.filter(source=source).update(available=False, unavailable_reason=reason)
             continue
-        root = _source_root(source)
-        if root is None:
+        roots = _source_roots(source)
+        if roots is None:
             continue  # URL and blob sources are checked when their images are opened
+        base, confine = roots
         if not source.available:
             source.mark_available()
-        present, missing = [], []
+        # Images found keep the flags they were archived with (one may be unreadable).
+        missing = []
         for pk, relative in Image.objects.filter(source=source).values_list("pk", "path"):
-            path = (root / relative).resolve()
-            found = path.is_relative_to(root.resolve()) and path.is_file()
-            (present if found else missing).append(pk)
-        _flag(present, "")
+            path = (base / relative).resolve()
+            if not (path.is_relative_to(confine) and path.is_file()):
+                missing.append(pk)
         _flag(missing, "The file is not on this server.")
 
 
@@ -263,11 +305,15 @@ def _flag(image_ids: list[int], reason: str) -> None:
         )
 
 
-def _source_root(source: Source) -> Path | None:
+def _source_roots(source: Source) -> tuple[Path, Path] | None:
+    """Where a source's image paths start, and the folder no path may leave: for uploads,
+    the project's own upload folder."""
     if source.kind == Source.Kind.UPLOAD:
-        return Path(settings.ANNOTATOR_UPLOAD_DIR)
+        base = Path(settings.ANNOTATOR_UPLOAD_DIR)
+        return base, (base / str(source.project_id)).resolve()
     if source.kind == Source.Kind.FOLDER:
-        return Path(str(source.location.get("path", "")))
+        base = Path(str(source.location.get("path", "")))
+        return base, base.resolve()
     return None
 
 
@@ -277,8 +323,7 @@ def _source_problem(source: Source) -> str:
         return f"The credential {credential.name!r} has no secret on this server: enter it again."
     if source.kind == Source.Kind.FOLDER:
         folder = Path(str(source.location.get("path", "")))
-        roots = settings.ANNOTATOR_FOLDER_ROOTS
-        if roots and not any(folder.resolve().is_relative_to(root) for root in roots):
+        if not folder_allowed(folder):
             return f"The folder {str(folder)!r} is outside the folders this server may read."
         if not folder.is_absolute() or not folder.is_dir():
             return f"The folder {str(folder)!r} does not exist on this server."

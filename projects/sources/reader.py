@@ -41,7 +41,7 @@ def read_bytes(image: Image) -> bytes:
     """
     source = image.source
     if source.kind == Source.Kind.UPLOAD:
-        return folder_read(Path(settings.ANNOTATOR_UPLOAD_DIR), image.path)
+        return folder_read(*_upload_location(image))
     if source.kind == Source.Kind.FOLDER:
         root = Path(source.location["path"])
         if not folder_allowed(root):
@@ -53,6 +53,15 @@ def read_bytes(image: Image) -> bytes:
     if source.kind == Source.Kind.AZURE_BLOB:
         return cached_bytes(key, lambda: azure_read(source, image.path)[0])
     raise ImageUnavailable(f"Reading {source.get_kind_display()} sources is not supported.")
+
+
+def _upload_location(image: Image) -> tuple[Path, str]:
+    """An upload is read from its own project's upload folder, never another's."""
+    base = Path(settings.ANNOTATOR_UPLOAD_DIR)
+    head, _, rest = image.path.partition("/")
+    if ".." in image.path.split("/") or (head.isdigit() and int(head) != image.project_id):
+        raise ImageUnavailable("The file is not in this project's uploads: upload it again.")
+    return (base / head, rest) if head.isdigit() else (base, image.path)
 
 
 def _fetch_url(url: str) -> bytes:

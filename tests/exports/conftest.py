@@ -106,12 +106,12 @@ def annotated(team) -> Annotated:
         point_labels=[1, 0],
         box=[2, 3, 40, 30],
         model={"name": "sam2.1_hiera_tiny", "postprocess": True},
-        masks=[mask_to_rle(box_mask(h, w, 20, 20, 5, 5))],
-        scores=[0.8],
+        masks=[mask_to_rle(box_mask(h, w, 20, 20, 5 + i, 5)) for i in range(3)],
+        scores=[0.8, 0.7, 0.6],
         chosen_index=0,
         final_mask=mask_to_rle(box_mask(h, w, 20, 20, 6, 6)),
         logits_file=array_save(logits, project_id=project.pk),
-        mask_input_file=array_save(logits[0], project_id=project.pk),
+        mask_input_file=array_save(logits[:1], project_id=project.pk),
     )
     scene.predictions = [chosen]
     h, w = sizes[2]

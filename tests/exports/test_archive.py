@@ -50,11 +50,18 @@ def archive(annotated, tmp_path) -> Path:
     return path
 
 
-def uploaded_files(*names: str) -> None:
-    folder = Path(settings.ANNOTATOR_UPLOAD_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        (folder / name).write_bytes(b"not read by the import")
+def uploaded_files(project: Project, *images: Image) -> None:
+    """Put the images' files in the project's upload folder, where uploads live."""
+    for image in images:
+        path = Path(settings.ANNOTATOR_UPLOAD_DIR) / str(project.pk) / pool_path(image)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"not read by the import")
+
+
+def pool_path(image: Image) -> str:
+    """An image's path inside its source: an upload's without its project's folder."""
+    head, _, rest = image.path.partition("/")
+    return rest if image.source.kind == "upload" and head.isdigit() else image.path
 
 
 def array_files() -> set[Path]:
@@ -63,7 +70,7 @@ def array_files() -> set[Path]:
 
 def snapshot(project: Project) -> dict:
     """Everything a person sees of a project, without database ids."""
-    images = Image.objects.filter(project=project).order_by("path")
+    images = sorted(Image.objects.filter(project=project).select_related("source"), key=pool_path)
     return {
         "state": (
             project.description,
@@ -77,7 +84,7 @@ def snapshot(project: Project) -> dict:
         ),
         "images": [
             (
-                i.path,
+                pool_path(i),
                 i.key,
                 i.width,
                 i.height,
@@ -93,7 +100,7 @@ def snapshot(project: Project) -> dict:
         ],
         "objects": sorted(
             (
-                o.image.path,
+                pool_path(o.image),
                 o.name,
                 o.label.name if o.label else None,
                 o.mask["counts"],
@@ -104,7 +111,7 @@ def snapshot(project: Project) -> dict:
         ),
         "predictions": [
             (
-                p.image.path,
+                pool_path(p.image),
                 p.point_coords,
                 p.point_labels,
                 p.box,
@@ -121,7 +128,7 @@ def snapshot(project: Project) -> dict:
         ],
         "automask": sorted(
             (
-                m.run.image.path,
+                pool_path(m.run.image),
                 m.run.params,
                 m.segmentation["counts"],
                 m.area,
@@ -137,18 +144,20 @@ def snapshot(project: Project) -> dict:
 
 
 def test_archive_reopens_the_project_as_it_was(annotated, archive, make_user):
-    uploaded_files("plate-0.png", "plate-1.png", "plate-2.png")
+    uploaded_files(annotated.project, *annotated.images)
     before = snapshot(Project.objects.get(pk=annotated.project.pk))
     mover = make_user("mover")
     copy = archive_import(path=archive, user=mover, name="Cells on the new server")
     assert snapshot(copy) == before
     assert Membership.objects.get(project=copy).user == mover
     assert Membership.objects.get(project=copy).role == Role.OWNER
-    assert Image.objects.filter(project=copy, available=True).count() == 3
+    # A new project's uploads live in its own folder: the old project's files stay its own.
+    images = Image.objects.filter(project=copy)
+    assert all(image.path.startswith(f"{copy.pk}/") for image in images)
+    assert not images.filter(available=True).exists()
 
 
 def test_a_deleted_project_comes_back_under_its_own_name(annotated, archive, team):
-    uploaded_files("plate-0.png", "plate-1.png", "plate-2.png")
     before = snapshot(Project.objects.get(pk=annotated.project.pk))
     annotated.project.delete()
     restored = archive_import(path=archive, user=team.owner)
@@ -176,21 +185,22 @@ def test_object_links_to_labels_and_predictions_survive(annotated, archive, team
 
 
 def test_images_missing_on_this_server_are_flagged_not_dropped(annotated, archive, team):
-    uploaded_files("plate-0.png")
-    copy = archive_import(path=archive, user=team.owner, name="Moved")
-    flags = dict(Image.objects.filter(project=copy).values_list("path", "available"))
+    uploaded_files(annotated.project, annotated.images[0])
+    copy = archive_import(path=archive, user=team.owner, project=annotated.project)
+    flags = {pool_path(i): i.available for i in Image.objects.filter(project=copy)}
     assert flags == {"plate-0.png": True, "plate-1.png": False, "plate-2.png": False}
-    missing = Image.objects.get(project=copy, path="plate-1.png")
+    missing = Image.objects.get(project=copy, path__endswith="plate-1.png")
     assert missing.unavailable_reason == "The file is not on this server."
     assert MaskObject.objects.filter(image=missing).count() == 1
 
 
-def test_a_folder_missing_on_this_server_flags_its_source(team, tmp_path):
+def test_a_folder_missing_on_this_server_flags_its_source(team, tmp_path, settings):
+    settings.ANNOTATOR_FOLDER_ROOTS = [tmp_path]
     source = Source.objects.create(
         project=team.project,
         kind=Source.Kind.FOLDER,
         name="scans",
-        location={"path": "/nowhere/scans"},
+        location={"path": str(tmp_path / "nowhere" / "scans")},
     )
     Image.objects.create(project=team.project, source=source, path="a.tif")
     path = tmp_path / "a.zip"
@@ -234,7 +244,7 @@ def test_secrets_stay_behind_and_their_sources_ask_for_them(team, tmp_path):
 def test_restore_over_a_project_replaces_its_contents_and_keeps_its_members(
     annotated, archive, team, django_capture_on_commit_callbacks
 ):
-    uploaded_files("plate-0.png", "plate-1.png", "plate-2.png")
+    uploaded_files(annotated.project, *annotated.images)
     before = snapshot(Project.objects.get(pk=annotated.project.pk))
     old_arrays = array_files()
     annotated.objects[0].delete()

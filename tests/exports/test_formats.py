@@ -165,7 +165,7 @@ def test_seed_json_has_inputs_and_outputs_per_image(annotated, tmp_path):
     assert second["source"] == "client" and second["path"] == "plate-1.png"
     assert second["inputs"]["point_coords"] == prediction.point_coords
     assert second["inputs"]["point_labels"] == prediction.point_labels
-    assert np.array(second["inputs"]["mask_input"]).shape == (16, 16)
+    assert np.array(second["inputs"]["mask_input"]).shape == (1, 16, 16)
     assert second["outputs"]["scores"] == prediction.scores
     assert np.array(second["outputs"]["logits"]).shape == (3, 16, 16)
     assert np.array_equal(

@@ -14,7 +14,7 @@ import torch
 from django.conf import settings
 from PIL import Image as PILImage
 
-from inference import checkpoints, engine
+from inference import checkpoints, refs
 from projects.models import Image, Source
 from tests.conftest import free_port
 
@@ -43,13 +43,19 @@ def micro_choice(micro_checkpoint, settings) -> dict:
     }
 
 
-def micro_ref(path: Path, **params) -> engine.ModelRef:
-    return engine.ModelRef(
+@pytest.fixture(autouse=True)
+def _checkpoints_in_the_model_roots(checkpoint_dir, settings):
+    """The session's random-weight checkpoints are a model root, as an operator's are."""
+    settings.ANNOTATOR_MODEL_ROOTS = [checkpoint_dir]
+
+
+def micro_ref(path: Path, **params) -> refs.ModelRef:
+    return refs.ModelRef(
         key="manual",
         checkpoint=str(path),
         config=checkpoints.TINY_CONFIG,
         overrides=checkpoints.MICRO_OVERRIDES,
-        params=engine.LoadParams(**params),
+        params=refs.LoadParams(**params),
     )
 
 
@@ -98,7 +104,7 @@ def drawn_pool(team):
     return images, drawings
 
 
-def use_model(project, ref: engine.ModelRef) -> None:
+def use_model(project, ref: refs.ModelRef) -> None:
     """Make `ref` the project's active model, as a finished load does."""
     project.model_selection = {"active": ref.as_dict(), "status": "loaded"}
     project.save(update_fields=["model_selection"])

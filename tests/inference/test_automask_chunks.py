@@ -237,10 +237,10 @@ def test_resume_queues_only_the_unfinished_images(
 
 
 def test_a_model_that_cannot_be_loaded_fails_the_job_with_its_reason(
-    drawn_pool, team, settings, gpu_queue, tmp_path
+    drawn_pool, team, settings, gpu_queue, checkpoint_dir
 ):
     settings.ANNOTATOR_AUTOMASK_CHUNK = 1
-    use_model(team.project, micro_ref(tmp_path / "gone.pt"))
+    use_model(team.project, micro_ref(checkpoint_dir / "gone.pt"))
     job = services.automask_start(project=team.project, user=team.owner, params={})
     chunks = coordinate(job, gpu_queue)
     with pytest.raises(Exception, match="gone.pt"):
