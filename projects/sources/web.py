@@ -1,10 +1,19 @@
-"""URL sources: http(s) only, refusing internal addresses, with size, time and type limits."""
+"""URL sources: http(s) only, refusing internal addresses, with size, time and type limits.
 
+Each hop of a fetch looks its host up once, checks every address of that answer and connects
+to one of them, sending the original host name in the Host header and as the TLS server
+name. A name that answers differently to a second lookup (DNS rebinding) therefore cannot
+lead a fetch to an address that was never checked.
+"""
+
+import encodings.idna
+import http.client
 import ipaddress
 import socket
+import ssl
 import urllib.error
-import urllib.request
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +24,10 @@ METADATA_ADDRESSES = {
     ipaddress.ip_address("169.254.169.254"),
     ipaddress.ip_address("fd00:ec2::254"),
 }
+MAX_REDIRECTS = 5
+REDIRECT_CODES = {301, 302, 303, 307, 308}
+# Characters left as they are in the request target: reserved ones and existing escapes.
+TARGET_SAFE = "/%:@!$&'()*+,;=?~[]"
 
 
 class RefusedURL(Exception):
@@ -42,38 +55,112 @@ def url_parse_list(text_or_urls: str | list[str]) -> list[str]:
 
 
 def url_check_syntax(url: str) -> None:
-    parts = urlsplit(url)
+    _parse(url)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    secure: bool
+    host: str  # as DNS and the Host header carry it: IDNA for a non-ASCII name
+    port: int
+    target: str
+
+
+def _parse(url: str) -> _Parsed:
+    """The parts of a URL this server fetches, or RefusedURL saying what is wrong with it."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in url):
+        raise RefusedURL(f"{url!r} contains control characters.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise RefusedURL(f"{url!r} is not a valid URL: {error}.") from None
     if parts.scheme not in {"http", "https"}:
         raise RefusedURL(f"{url!r}: only http and https URLs are accepted.")
     if not parts.hostname:
         raise RefusedURL(f"{url!r} names no host.")
     if parts.username or parts.password:
         raise RefusedURL(f"{url!r}: put credentials in a credential, not in the URL.")
+    secure = parts.scheme == "https"
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _Parsed(
+        secure=secure,
+        host=_host_ascii(url, parts.hostname),
+        port=port or (443 if secure else 80),
+        target=quote(target, safe=TARGET_SAFE),
+    )
+
+
+def _host_ascii(url: str, host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    problem, encoded = _host_name_problem(host)
+    if problem:
+        raise RefusedURL(f"{url!r}: the host name {host!r} is not valid: {problem}.")
+    return encoded
+
+
+def _host_name_problem(host: str) -> tuple[str, str]:
+    """What makes `host` unusable as a DNS name ("" if nothing), and its ASCII form."""
+    name = host.removesuffix(".")
+    labels = []
+    for label in name.split("."):
+        try:
+            prepared = label if label.isascii() else encodings.idna.nameprep(label)
+        except UnicodeError:
+            return f"the label {label!r} has characters a host name cannot have", ""
+        if not prepared:
+            return "a label is empty (two dots in a row, or a dot at the start)", ""
+        if not prepared.isascii():
+            prepared = "xn--" + prepared.encode("punycode").decode("ascii")
+        if len(prepared) > 63:
+            return "a label is longer than 63 characters", ""
+        labels.append(prepared)
+    encoded = ".".join(labels)
+    if len(encoded) > 253:
+        return "it is longer than 253 characters", ""
+    return "", encoded
 
 
 def url_check_host(url: str) -> None:
     """Refuse a URL whose host resolves to an address the server must not reach."""
+    if not settings.ANNOTATOR_URL_ALLOW_PRIVATE:
+        _addresses(url, _parse(url).host)
+
+
+def _addresses(url: str, host: str) -> list[str]:
+    """The addresses of `host` from one lookup, each of them allowed."""
+    try:
+        found = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        found = _lookup(host)
     if settings.ANNOTATOR_URL_ALLOW_PRIVATE:
-        return
-    host = urlsplit(url).hostname or ""
-    for address in _addresses(host):
-        if _is_internal(address):
+        return found
+    for address in found:
+        if _is_internal(ipaddress.ip_address(address.split("%")[0])):
             raise RefusedURL(
                 f"{url!r} leads to the internal address {address}; this server does not fetch "
                 "loopback, private, link-local or metadata addresses."
             )
+    return found
 
 
-def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _lookup(host: str) -> list[str]:
     try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise RefusedURL(f"The host {host!r} cannot be found.") from None
-    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+        found = _resolve(host)
+    except OSError:
+        found = []
+    if not found:
+        raise RefusedURL(f"The host {host!r} cannot be found.")
+    return found
+
+
+def _resolve(host: str) -> list[str]:
+    """Every address `host` has now: the one name lookup of this module."""
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _is_internal(address) -> bool:
@@ -91,21 +178,99 @@ def _is_internal(address) -> bool:
     )
 
 
-class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
-    """Every hop of a redirect passes the same address check as the first URL."""
+@dataclass(frozen=True)
+class _Hop:
+    """One request of a fetch: the host as named, and the checked addresses it may reach."""
 
-    max_redirections = 5
+    parsed: _Parsed
+    addresses: list[str]
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    @classmethod
+    def checked(cls, url: str) -> "_Hop":
+        parsed = _parse(url)
+        return cls(parsed=parsed, addresses=_addresses(url, parsed.host))
+
+
+def _connect(addresses: list[str], port: int, timeout: float | None) -> socket.socket:
+    """A connection to the first checked address that answers; literals only, no lookup."""
+    failure: OSError = OSError("no address to connect to")
+    for address in addresses:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            url_check_syntax(newurl)
-            url_check_host(newurl)
+            sock.settimeout(timeout)
+            sock.connect((address, port))
+            return sock
+        except OSError as error:
+            sock.close()
+            failure = error
+    raise failure
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, hop: _Hop, timeout: float) -> None:
+        super().__init__(hop.parsed.host, hop.parsed.port, timeout=timeout)
+        self.hop = hop
+
+    def connect(self) -> None:
+        self.sock = _connect(self.hop.addresses, self.port, self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, hop: _Hop, timeout: float) -> None:
+        # Made per connection, so the system's trust store is read as it is now.
+        self.tls = ssl.create_default_context()
+        super().__init__(hop.parsed.host, hop.parsed.port, timeout=timeout, context=self.tls)
+        self.hop = hop
+
+    def connect(self) -> None:
+        sock = _connect(self.hop.addresses, self.port, self.timeout)
+        try:
+            self.sock = self.tls.wrap_socket(sock, server_hostname=self.hop.parsed.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _send(hop: _Hop, method: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    timeout = settings.ANNOTATOR_URL_TIMEOUT_S
+    kind = _PinnedHTTPSConnection if hop.parsed.secure else _PinnedHTTPConnection
+    connection = kind(hop, timeout)
+    try:
+        connection.request(method, hop.parsed.target, headers={**headers, "Connection": "close"})
+        return connection.getresponse()
+    except (OSError, http.client.HTTPException) as error:
+        connection.close()
+        raise urllib.error.URLError(error) from None
+
+
+def _open(url: str, method: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    """The final answer for `url`, each redirect hop checked and pinned like the first.
+
+    Raises RefusedURL, urllib.error.HTTPError for an error status and URLError for what the
+    network does wrong, as urllib would.
+    """
+    headers = {"User-Agent": USER_AGENT, **headers}
+    for hop_number in range(MAX_REDIRECTS + 1):
+        try:
+            hop = _Hop.checked(url)
         except RefusedURL as error:
-            raise urllib.error.URLError(f"redirect refused: {error}") from None
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-_opener = urllib.request.build_opener(_CheckedRedirects)
+            if hop_number == 0:
+                raise
+            raise RefusedURL(f"redirect refused: {error}") from None
+        response = _send(hop, method, headers)
+        location = response.headers.get("Location")
+        if response.status in REDIRECT_CODES and location:
+            response.close()
+            url = urljoin(url, location)
+            continue
+        if not 200 <= response.status < 300:
+            response.close()
+            raise urllib.error.HTTPError(
+                url, response.status, response.reason, response.headers, None
+            )
+        return response
+    raise urllib.error.URLError(f"it redirects more than {MAX_REDIRECTS} times")
 
 
 def url_fetch(url: str) -> tuple[bytes, str]:
@@ -114,18 +279,18 @@ def url_fetch(url: str) -> tuple[bytes, str]:
     Raises RefusedURL for an address the server may not reach and OSError subclasses
     (urllib.error.URLError, TimeoutError) for everything the network can do wrong.
     """
-    url_check_syntax(url)
-    url_check_host(url)
     limit = settings.ANNOTATOR_URL_MAX_MB * 1024 * 1024
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
-    with _opener.open(request, timeout=settings.ANNOTATOR_URL_TIMEOUT_S) as response:
+    with _open(url, "GET", {"Accept": "image/*"}) as response:
         kind = response.headers.get_content_type()
         if not (kind.startswith("image/") or kind == "application/octet-stream"):
             raise RefusedURL(f"{url!r} answered with {kind}, not an image.")
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise RefusedURL(f"{url!r} is larger than {settings.ANNOTATOR_URL_MAX_MB} MB.")
-        data = response.read(limit + 1)
+        try:
+            data = response.read(limit + 1)
+        except http.client.HTTPException as error:
+            raise urllib.error.URLError(error) from None
         if len(data) > limit:
             raise RefusedURL(f"{url!r} is larger than {settings.ANNOTATOR_URL_MAX_MB} MB.")
         etag = response.headers.get("ETag") or response.headers.get("Last-Modified") or ""
@@ -134,10 +299,7 @@ def url_fetch(url: str) -> tuple[bytes, str]:
 
 def url_head(url: str) -> tuple[int | None, str]:
     """Size and ETag of an image URL, for a re-scan; raises like url_fetch."""
-    url_check_syntax(url)
-    url_check_host(url)
-    request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": USER_AGENT})
-    with _opener.open(request, timeout=settings.ANNOTATOR_URL_TIMEOUT_S) as response:
+    with _open(url, "HEAD", {}) as response:
         declared = response.headers.get("Content-Length")
         etag = response.headers.get("ETag") or response.headers.get("Last-Modified") or ""
     return (int(declared) if declared and declared.isdigit() else None), etag
