@@ -14,6 +14,10 @@ from projects.sources.listing import (
     has_image_extension,
 )
 
+# Linux's limits (PATH_MAX, NAME_MAX); longer paths fail in every call with ENAMETOOLONG.
+PATH_MAX_BYTES = 4096
+NAME_MAX_BYTES = 255
+
 
 def folder_allowed(path: Path) -> bool:
     """Whether a registered folder is still inside the roots the server allows now."""
@@ -37,21 +41,44 @@ def folder_resolve(raw: str) -> Path:
     raw = (raw or "").strip()
     if not raw:
         raise ValidationError({"path": "Give the folder's path."})
-    if "\x00" in raw:
-        raise ValidationError({"path": "The path contains a NUL character."})
+    problem = _path_problem(raw)
+    if problem:
+        raise ValidationError({"path": problem})
     typed = Path(raw)
     if ".." in typed.parts:
         raise ValidationError({"path": "Paths with '..' are not accepted; give the full path."})
     candidate = typed if typed.is_absolute() else roots[0] / typed
-    resolved = candidate.resolve()
-    if not any(resolved.is_relative_to(root) for root in roots):
+    try:
+        resolved = candidate.resolve()
+        inside = any(resolved.is_relative_to(root) for root in roots)
+        is_dir = inside and resolved.is_dir()
+    except (OSError, ValueError) as error:
+        # Whatever else the file system refuses in a typed path is the client's to fix.
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ValidationError({"path": f"{raw!r} cannot be used as a path: {reason}."}) from None
+    if not inside:
         allowed = ", ".join(str(root) for root in roots)
         raise ValidationError(
             {"path": f"{raw!r} is outside the folders this server allows ({allowed})."}
         )
-    if not resolved.is_dir():
+    if not is_dir:
         raise ValidationError({"path": f"{raw!r} is not a folder on the server."})
     return resolved
+
+
+def _path_problem(raw: str) -> str:
+    """What makes a typed path one no file system call can take ("" if nothing)."""
+    try:
+        encoded = os.fsencode(raw)
+    except UnicodeError:
+        return "The path contains characters that cannot be part of a file name."
+    if b"\x00" in encoded:
+        return "The path contains a NUL character."
+    if len(encoded) > PATH_MAX_BYTES:
+        return f"The path is longer than {PATH_MAX_BYTES} bytes."
+    if any(len(part) > NAME_MAX_BYTES for part in encoded.split(b"/")):
+        return f"A folder name in the path is longer than {NAME_MAX_BYTES} bytes."
+    return ""
 
 
 def folder_list(root: Path, *, recursive: bool, extensions: list[str]) -> Iterator[Listed]:

@@ -83,6 +83,35 @@ def test_paths_leaving_the_roots_are_refused_with_a_clear_error(
     assert not Source.objects.filter(kind=Source.Kind.FOLDER).exists()
 
 
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("x" * 256, "A folder name in the path is longer than 255 bytes"),
+        ("a/" + "é" * 128, "A folder name in the path is longer than 255 bytes"),
+        ("é/" * 1400, "The path is longer than 4096 bytes"),
+        ("a/" * 2040, "cannot be used as a path: File name too long"),
+        ("a\x00b", "Null characters are not allowed"),
+    ],
+    ids=["long-name", "long-name-in-bytes", "long-path", "long-inside-root", "nul"],
+)
+def test_a_path_no_file_system_call_takes_gets_a_clear_400(
+    team, api_client, folder_root, typed, expected
+):
+    response = _add_folder(api_client(team.owner), team.project, path=typed)
+    assert response.status_code == 400, response.content
+    assert expected in response.json()["error"]["message"]
+    assert not Source.objects.filter(kind=Source.Kind.FOLDER).exists()
+
+
+def test_a_path_with_a_lone_surrogate_gets_a_clear_400(team, api_client, folder_root):
+    url = reverse("api:api-source-create-folder", kwargs={"project_id": team.project.pk})
+    # Valid JSON that no file name can hold; the test client itself would refuse to send it.
+    body = '{"path": "a/\\ud800"}'
+    response = api_client(team.owner).post(url, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "Surrogate characters are not allowed" in response.json()["error"]["message"]
+
+
 def test_no_folder_is_accepted_when_the_server_allows_none(team, api_client, tmp_path, settings):
     settings.ANNOTATOR_FOLDER_ROOTS = []
     response = _add_folder(api_client(team.owner), team.project, path=str(tmp_path))
