@@ -484,9 +484,13 @@ def model_download_cancel(*, project: Project, key: str = "") -> Job | None:
 def automask_records(
     *, image: Image, user, ref: ModelRef, params: dict, masks: list[dict], job: Job | None
 ) -> AutomaskRun:
-    """Save one image's automask run with all its masks, once per (job, image)."""
+    """Save one image's automask run with all its masks, once per (job, image). An image
+    deleted while the model ran is a ValidationError: a pool job skips it with the reason."""
     try:
         with transaction.atomic():
+            # The image's row lock: a delete waits for this run, or this run sees it gone.
+            if not Image.objects.select_for_update().filter(pk=image.pk).exists():
+                raise _image_deleted()
             run = AutomaskRun.objects.create(
                 image=image,
                 job=job,
@@ -512,8 +516,15 @@ def automask_records(
                 image.save(update_fields=["has_automask", "status"])
     except IntegrityError:
         # A resumed job reached an image another delivery of it finished: keep that one.
-        return AutomaskRun.objects.get(job=job, image=image)
+        done = AutomaskRun.objects.filter(job=job, image=image).first()
+        if done is None:
+            raise _image_deleted() from None
+        return done
     return run
+
+
+def _image_deleted() -> ValidationError:
+    return ValidationError({"image": "The image was deleted while automask ran on it."})
 
 
 def automask_image_run(

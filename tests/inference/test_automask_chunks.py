@@ -269,3 +269,36 @@ def test_a_restarted_embedded_worker_ends_the_job_it_was_cancelling(drawn_pool, 
 def test_a_cancel_of_a_job_not_shared_among_tasks_waits_for_its_task(team):
     job = Job.objects.create(project=team.project, kind=Job.Kind.EXPORT, status="running")
     assert jobs.job_cancel(job=job).status == "cancelling"
+
+
+def test_an_image_deleted_while_the_model_runs_is_skipped_with_its_reason(
+    drawn_pool, team, settings, gpu_queue, monkeypatch
+):
+    """The model's run is where a delete lands in practice (seconds per image); the classic
+    engine's automask is wrapped to delete the image from another connection's point of view
+    exactly then."""
+    from inference import engine
+    from projects.models import Image
+
+    images, drawings = drawn_pool
+    settings.ANNOTATOR_AUTOMASK_CHUNK = 3
+    real = engine.ClassicEngine.automask
+
+    def on_second_image(self, rgb, params):
+        masks = real(self, rgb, params)
+        if Image.objects.filter(pk=images[1].pk, path=images[1].path).exists() and (
+            rgb.shape == drawings[1].rgb.shape and (rgb == drawings[1].rgb).all()
+        ):
+            Image.objects.filter(pk=images[1].pk).delete()
+        return masks
+
+    monkeypatch.setattr(engine.ClassicEngine, "automask", on_second_image)
+    job = services.automask_start(project=team.project, user=team.owner, params={})
+    for chunk in coordinate(job, gpu_queue):
+        chunk.run()
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total) == ("done", 3, 3)
+    assert set(runs_per_image(job)) == {images[0].pk, images[2].pk}
+    assert job.result[jobs.FAILED] == [
+        f"{images[1].path}: The image was deleted while automask ran on it."
+    ]
