@@ -10,6 +10,10 @@ or failed with a reason a person can read.
 A job whose items tasks on several workers do at once (a pool automask) uses `SharedJob`
 instead: the same statuses, messages and events, kept right across processes under the job's
 row lock. `job_cancel` asks any job to stop.
+
+A job starts one way: a service creates its row and calls `job_enqueue`, which sends the
+kind's task (by name, from `JOB_TASKS`, so no service imports a tasks module) once the
+transaction commits; the task is a one-line wrapper that hands the job id back to a service.
 """
 
 import time
@@ -17,11 +21,41 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from projects.events import project_group, publish, user_group
 from projects.models import Job
+
+# The task that runs each kind of job; its queue comes from CELERY_TASK_ROUTES.
+JOB_TASKS: dict[str, str] = {
+    Job.Kind.MODEL_LOAD: "inference.tasks.model_load_task",
+    Job.Kind.MODEL_DOWNLOAD: "inference.tasks.model_download_task",
+    Job.Kind.AUTOMASK_POOL: "inference.tasks.automask_pool_task",
+    Job.Kind.EXPORT: "projects.exports.tasks.export_run_task",
+    Job.Kind.SOURCE_SCAN: "projects.sources.scan",
+}
+
+
+def task_send(name: str, *args: Any, queue: str | None = None) -> None:
+    """Send a registered task by name: the caller needs no import of the module that
+    defines it (a service never imports tasks)."""
+    if name not in current_app.tasks:
+        # Task modules are discovered when a worker starts; a web process finds them here.
+        current_app.loader.import_default_modules()
+    task = current_app.tasks[name]
+    if queue is None:
+        task.delay(*args)
+    else:
+        task.apply_async(args=list(args), queue=queue)
+
+
+def job_enqueue(job: Job) -> None:
+    """Send the job's task once the transaction that made the job commits, so the worker
+    always finds the row."""
+    name = JOB_TASKS[job.kind]
+    transaction.on_commit(lambda: task_send(name, job.pk))
 
 PUBLISH_EVERY_S = 0.25
 

@@ -32,7 +32,7 @@ from projects.exports.selectors import (
     project_categories,
     scope_images,
 )
-from projects.jobs import JobFailed, JobProgress, run_job
+from projects.jobs import JobFailed, JobProgress, job_enqueue, run_job
 from projects.models import ImageStatus, Job, Project
 
 logger = logging.getLogger(__name__)
@@ -135,8 +135,6 @@ def export_start(
     """Queue an export of the chosen images and records; the job's result names the file.
 
     remember: keep these choices in the project state (members who may edit it)."""
-    from projects.exports.tasks import export_run_task
-
     export_validate(project=project, scope=scope, options=options)
     params = export_params(scope, options)
     with transaction.atomic():
@@ -145,7 +143,7 @@ def export_start(
         )
         if remember and options.format != ARCHIVE:
             export_settings_remember(project=project, params=params, user=user)
-        transaction.on_commit(lambda: export_run_task.delay(job.pk))
+        job_enqueue(job)
     return job
 
 

@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from projects.crypto import encrypt
 from projects.events import project_group, publish
+from projects.jobs import JobCancelled, JobFailed, JobProgress, job_enqueue, run_job
 from projects.models import Credential, Image, Job, Project, Source
 from projects.sources import selectors
 from projects.sources.azure import azure_location_parse
 from projects.sources.folder import folder_resolve
-from projects.sources.listing import ImageInvalid, normalize_extensions
+from projects.sources.listing import ImageInvalid, SourceUnavailable, normalize_extensions
 from projects.sources.scan import scan_apply, source_listing
-from projects.sources.tasks import source_scan_task
 from projects.sources.upload import CheckedUpload, upload_check, upload_store
 from projects.sources.web import RefusedURL, url_check_host, url_parse_list
 
@@ -261,8 +261,46 @@ def source_scan_start(*, source: Source, user=None) -> Job:
         params={"source_id": source.pk},
         created_by=user if user is not None and user.is_authenticated else None,
     )
-    transaction.on_commit(lambda: source_scan_task.delay(job.pk))
+    job_enqueue(job)
     return job
+
+
+def source_scan_run(*, job_id: int) -> Job:
+    """Run one scan job. Re-running a finished job does nothing; a retried one adds no
+    duplicate images (rows are unique per path)."""
+
+    def work(progress: JobProgress) -> str:
+        source = Source.objects.get(pk=progress.job.params["source_id"])
+        progress.start(message=f"Listing {source.name}")
+        try:
+            result = scan_apply(
+                source, source_listing(source), progress=lambda n: _report(progress, n)
+            )
+        except SourceUnavailable as error:
+            source.mark_unavailable(str(error))
+            progress.job.result = {"source_id": source.pk}
+            raise JobFailed(str(error)) from None
+        progress.job.done = progress.job.total = result.listed
+        if progress.cancelled():
+            raise JobCancelled("Cancelled; images found so far were added.")
+        source.mark_available()
+        progress.job.result = {"source_id": source.pk, **result.as_json()}
+        return (
+            f"{result.listed} listed: {result.added} new, {result.vanished} gone, "
+            f"{result.returned} back, {result.changed} changed, {result.unreadable} unreadable."
+        )
+
+    run_job(job_id, work)
+    return Job.objects.get(pk=job_id)
+
+
+def _report(progress: JobProgress, done: int) -> bool:
+    """Progress of the listing; False asks the scan to stop, keeping what it added."""
+    try:
+        progress.step(done=done, message=f"{done} listed", every=0.25)
+    except JobCancelled:
+        return False
+    return True
 
 
 def _announce(source: Source, event: str, **extra) -> None:

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from projects.models import Image, Job, Source
 from projects.sources.scan import BATCH, scan_apply, source_listing
-from projects.sources.tasks import source_scan_run
+from projects.sources.services import source_scan_run
 
 
 def _folder_source(client, project, path):
