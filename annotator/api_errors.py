@@ -1,7 +1,8 @@
 """One JSON error shape for the whole API: {"error": {"code", "message", "fields"}}."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -34,3 +35,12 @@ def exception_handler(exc, context):
         code = exc.detail.code or code
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response
+
+
+def not_found(request, exception):
+    """The 404 for a URL no route matches (an id out of range, say): the API's error body
+    under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "not_found", "message": "Not found.", "fields": None}}
+        return JsonResponse(body, status=404)
+    return page_not_found(request, exception)

@@ -21,6 +21,8 @@ api_patterns = [
 # The admin's login counts failed attempts like the login page and the token route.
 admin.site.login_form = AdminSignInForm
 
+handler404 = "annotator.api_errors.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", SignInView.as_view(), name="login"),

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from annotator.ids import ID_ERROR, parse_id
 from inference import dispatch, supersede
 from inference.services import PromptInput
 from projects import access
@@ -64,11 +65,18 @@ class PredictMixin(_Consumer):
 
     async def predict(self, content: dict) -> None:
         request_id = str(content.get("request_id", ""))[:100]
-        image_id = content.get("image_id")
-        if not isinstance(image_id, int) or isinstance(image_id, bool):
+        image_id = parse_id(content.get("image_id"))
+        if image_id is None:
             error = ValueError("image_id must be the id of an image of this project.")
-            await self.send_json(dispatch.error_reply(request_id, image_id, error))
+            await self.send_json(dispatch.error_reply(request_id, content.get("image_id"), error))
             return
+        if content.get("mask_input_prediction") is not None:
+            earlier = parse_id(content["mask_input_prediction"])
+            if earlier is None:
+                error = ValueError(f"mask_input_prediction: {ID_ERROR}")
+                await self.send_json(dispatch.error_reply(request_id, image_id, error))
+                return
+            content = {**content, "mask_input_prediction": earlier}
         if dispatch.in_process():
             # Numbered here, in arrival order; checked and run on the interactive thread.
             request = self._request(content, request_id, image_id)

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from annotator.ids import IdField
+
 
 class ModelOutput(serializers.Serializer):
     key = serializers.CharField(help_text="What to send as `key` to download or load it.")
@@ -59,7 +61,7 @@ class PredictInput(serializers.Serializer):
     mask_input = serializers.JSONField(
         required=False, allow_null=True, help_text="Low-res logits of an earlier prediction."
     )
-    mask_input_prediction = serializers.IntegerField(required=False, allow_null=True)
+    mask_input_prediction = IdField(required=False, allow_null=True)
     mask_input_index = serializers.IntegerField(required=False, default=0, min_value=0)
     multimask_output = serializers.BooleanField(required=False, default=True)
     normalize_coords = serializers.BooleanField(required=False, default=True)
@@ -105,7 +107,7 @@ class AutomaskParamsInput(serializers.Serializer):
 class AutomaskPoolInput(serializers.Serializer):
     params = AutomaskParamsInput(required=False)
     image_ids = serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text="Default: the whole pool."
+        child=IdField(), required=False, help_text="Default: the whole pool."
     )
 
 

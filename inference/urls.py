@@ -6,26 +6,26 @@ app_name = "inference"
 
 urlpatterns = [
     path("models/", api.ModelListApi.as_view(), name="models"),
-    path("projects/<int:project_id>/model/", api.ModelStateApi.as_view(), name="model-state"),
-    path("projects/<int:project_id>/model/load/", api.ModelLoadApi.as_view(), name="model-load"),
+    path("projects/<id:project_id>/model/", api.ModelStateApi.as_view(), name="model-state"),
+    path("projects/<id:project_id>/model/load/", api.ModelLoadApi.as_view(), name="model-load"),
     path(
-        "projects/<int:project_id>/model/load/cancel/",
+        "projects/<id:project_id>/model/load/cancel/",
         api.ModelLoadCancelApi.as_view(),
         name="model-load-cancel",
     ),
     path(
-        "projects/<int:project_id>/model/download/",
+        "projects/<id:project_id>/model/download/",
         api.ModelDownloadApi.as_view(),
         name="model-download",
     ),
     path(
-        "projects/<int:project_id>/model/download/cancel/",
+        "projects/<id:project_id>/model/download/cancel/",
         api.ModelDownloadCancelApi.as_view(),
         name="model-download-cancel",
     ),
-    path("images/<int:image_id>/predict/", api.PredictApi.as_view(), name="predict"),
-    path("images/<int:image_id>/automask/", api.AutomaskImageApi.as_view(), name="automask-image"),
-    path("projects/<int:project_id>/automask/", api.AutomaskPoolApi.as_view(), name="automask"),
-    path("automask/<int:job_id>/cancel/", api.AutomaskCancelApi.as_view(), name="automask-cancel"),
-    path("automask/<int:job_id>/resume/", api.AutomaskResumeApi.as_view(), name="automask-resume"),
+    path("images/<id:image_id>/predict/", api.PredictApi.as_view(), name="predict"),
+    path("images/<id:image_id>/automask/", api.AutomaskImageApi.as_view(), name="automask-image"),
+    path("projects/<id:project_id>/automask/", api.AutomaskPoolApi.as_view(), name="automask"),
+    path("automask/<id:job_id>/cancel/", api.AutomaskCancelApi.as_view(), name="automask-cancel"),
+    path("automask/<id:job_id>/resume/", api.AutomaskResumeApi.as_view(), name="automask-resume"),
 ]

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.pagination import Pages
 from projects import access, jobs, selectors, services
 from projects.serializers import (
     ImageOutput,
@@ -166,10 +166,12 @@ class LabelDetailApi(ServiceErrorsMixin, APIView):
 
 
 class ImageListApi(APIView):
+    pagination_class = Pages
+
     @extend_schema(responses=ImageOutput(many=True))
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.pool_images(project), request, view=self)
         return paginator.get_paginated_response(ImageOutput(page, many=True).data)
 

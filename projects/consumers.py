@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from annotator.ids import parse_id
 from inference.consumers import PredictMixin
 from projects import access
 from projects.events import apublish, project_group, user_group
@@ -25,11 +26,13 @@ class PresenceMixin:
     open_image_id: int | None = None
 
     async def handle_open_image(self, content):
-        image_id = content.get("image_id")
-        try:
-            image = await database_sync_to_async(access.image_for_user)(self.user, image_id)
-        except (Http404, PermissionDenied):
-            image = None
+        image_id = parse_id(content.get("image_id"))
+        image = None
+        if image_id is not None:
+            try:
+                image = await database_sync_to_async(access.image_for_user)(self.user, image_id)
+            except (Http404, PermissionDenied):
+                pass
         if image is None or image.project_id != self.project_id:
             await self.send_error("No such image in this project.", content)
             return
@@ -53,6 +56,14 @@ class PresenceMixin:
         image_id, self.open_image_id = self.open_image_id, None
         users = await apresence_leave(image_id=image_id, channel=self.channel_name)
         await apublish(self.project_group, "presence", {"image_id": image_id, "users": users})
+
+
+class NoSuchSocket(AsyncJsonWebsocketConsumer):
+    """A WebSocket path no route matches (a project id out of range, say) is refused like an
+    outsider's socket, not with an exception."""
+
+    async def connect(self):
+        await self.close(code=CLOSE_FORBIDDEN)
 
 
 class ProjectConsumer(PredictMixin, PresenceMixin, AsyncJsonWebsocketConsumer):

@@ -3,5 +3,5 @@ from django.urls import path
 from projects.consumers import ProjectConsumer
 
 websocket_urlpatterns = [
-    path("ws/projects/<int:project_id>/", ProjectConsumer.as_asgi()),
+    path("ws/projects/<id:project_id>/", ProjectConsumer.as_asgi()),
 ]

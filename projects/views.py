@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from annotator.ids import parse_id
 from projects import access, selectors, services
 from projects.models import ImageStatus, Role
 from projects.workflow.selectors import (
@@ -79,17 +80,18 @@ def pool_panel(request: HttpRequest, project_id: int) -> HttpResponse:
     project = access.project_for_user(request.user, project_id)
     query = request.GET
     status = query.get("status") if query.get("status") in ImageStatus.values else None
-    source = query.get("source", "")
     available = {"true": True, "false": False}.get(query.get("available", ""))
     images = pool_overview(
         project=project,
         status=status,
-        source_id=int(source) if source.isdigit() else None,
+        source_id=parse_id(query.get("source", "")),
         available=available,
         search=query.get("search", "").strip(),
     )
-    offset = int(query["offset"]) if query.get("offset", "").isdigit() else 0
     count = images.count()
+    offset_text = query.get("offset", "")
+    # Past the last image a page is empty, and an offset beyond int64 would not reach SQL.
+    offset = min(int(offset_text), count) if offset_text.isascii() and offset_text.isdigit() else 0
     ids = images.values_list("id", flat=True)[offset : offset + POOL_PAGE]
     page = {
         "images": images_by_id(ids),

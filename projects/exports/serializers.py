@@ -1,6 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from annotator.ids import IdField
 from projects.exports.formats import EXPORT_FORMATS
 from projects.exports.masks import MASK_FORMS
 from projects.exports.selectors import RECORD_KINDS, SCOPES
@@ -13,9 +14,9 @@ class ExportStartInput(serializers.Serializer):
     choices, then from the defaults (whole pool, final objects, COCO, compressed RLE)."""
 
     scope = serializers.ChoiceField(SCOPES, required=False, help_text="image, pool or filter")
-    image_id = serializers.IntegerField(required=False, help_text="the image, for scope image")
+    image_id = IdField(required=False, help_text="the image, for scope image")
     completed_only = serializers.BooleanField(required=False, help_text="filter: completed")
-    source_id = serializers.IntegerField(required=False, allow_null=True, help_text="filter")
+    source_id = IdField(required=False, allow_null=True, help_text="filter")
     # Checked by the service; a plain string here keeps the schema's image status enum single.
     image_status = serializers.CharField(
         required=False,

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from annotator.ids import parse_id
 from projects.exports.archive import archive_write
 from projects.exports.formats import (
     ARCHIVE,
@@ -90,8 +91,12 @@ def export_choices(*, project: Project, data: dict) -> tuple[Scope, ExportOption
     # Saved choices are part of a JSON state anyone may have written: keep only known keys.
     saved = project.export_settings.get("choices")
     saved = saved if isinstance(saved, dict) else {}
-    saved_scope = saved["scope"] if isinstance(saved.get("scope"), dict) else {}
-    scope = {**DEFAULT_SCOPE, **_known(saved_scope, SCOPE_KEYS)}
+    saved_scope = _known(saved["scope"] if isinstance(saved.get("scope"), dict) else {}, SCOPE_KEYS)
+    for name in ("image_id", "source_id"):
+        if name in saved_scope:
+            # What is no id there names nothing; it must not reach a query.
+            saved_scope[name] = parse_id(saved_scope[name])
+    scope = {**DEFAULT_SCOPE, **saved_scope}
     if "scope" in data:
         scope = {**DEFAULT_SCOPE, "kind": data["scope"]}
     if "image_status" in data:

@@ -4,18 +4,18 @@ from projects.exports import api
 
 api_urlpatterns = [
     path(
-        "projects/<int:project_id>/exports/",
+        "projects/<id:project_id>/exports/",
         api.ExportStartApi.as_view(),
         name="export-start",
     ),
-    path("exports/<int:job_id>/", api.ExportJobApi.as_view(), name="export-job"),
+    path("exports/<id:job_id>/", api.ExportJobApi.as_view(), name="export-job"),
     path(
-        "exports/<int:job_id>/download/",
+        "exports/<id:job_id>/download/",
         api.ExportDownloadApi.as_view(),
         name="export-download",
     ),
     path(
-        "projects/<int:project_id>/archive/",
+        "projects/<id:project_id>/archive/",
         api.ProjectArchiveApi.as_view(),
         name="project-archive",
     ),

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from annotator.ids import IdField
 from projects.models import Credential, Image
 from projects.serializers import ImageOutput, JobOutput, SourceOutput
 
@@ -57,7 +58,7 @@ class AzureSourceInput(serializers.Serializer):
         child=serializers.CharField(max_length=16), required=False, default=None
     )
     credential = CredentialInput(required=False, default=None)
-    credential_id = serializers.IntegerField(required=False, default=None)
+    credential_id = IdField(required=False, default=None)
 
 
 class SourceUpdateInput(serializers.Serializer):
@@ -83,7 +84,7 @@ class SourceRemovalOutput(serializers.Serializer):
 
 class UploadInput(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True))
-    source = serializers.IntegerField(required=False, default=None)
+    source = IdField(required=False, default=None)
 
 
 class UploadOutcomeOutput(serializers.Serializer):

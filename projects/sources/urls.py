@@ -5,46 +5,46 @@ from django.urls import path
 from projects.sources import api
 
 urlpatterns = [
-    path("projects/<int:project_id>/sources/", api.SourceListApi.as_view(), name="api-sources"),
+    path("projects/<id:project_id>/sources/", api.SourceListApi.as_view(), name="api-sources"),
     path(
-        "projects/<int:project_id>/sources/upload/",
+        "projects/<id:project_id>/sources/upload/",
         api.UploadSourceCreateApi.as_view(),
         name="api-source-create-upload",
     ),
     path(
-        "projects/<int:project_id>/sources/folder/",
+        "projects/<id:project_id>/sources/folder/",
         api.FolderSourceCreateApi.as_view(),
         name="api-source-create-folder",
     ),
     path(
-        "projects/<int:project_id>/sources/urls/",
+        "projects/<id:project_id>/sources/urls/",
         api.UrlSourceCreateApi.as_view(),
         name="api-source-create-urls",
     ),
     path(
-        "projects/<int:project_id>/sources/azure/",
+        "projects/<id:project_id>/sources/azure/",
         api.AzureSourceCreateApi.as_view(),
         name="api-source-create-azure",
     ),
-    path("projects/<int:project_id>/uploads/", api.UploadApi.as_view(), name="api-uploads"),
-    path("sources/<int:source_id>/", api.SourceDetailApi.as_view(), name="api-source"),
+    path("projects/<id:project_id>/uploads/", api.UploadApi.as_view(), name="api-uploads"),
+    path("sources/<id:source_id>/", api.SourceDetailApi.as_view(), name="api-source"),
     path(
-        "sources/<int:source_id>/removal/",
+        "sources/<id:source_id>/removal/",
         api.SourceRemovalPreviewApi.as_view(),
         name="api-source-removal",
     ),
     path(
-        "sources/<int:source_id>/restore/",
+        "sources/<id:source_id>/restore/",
         api.SourceRestoreApi.as_view(),
         name="api-source-restore",
     ),
-    path("sources/<int:source_id>/scan/", api.SourceScanApi.as_view(), name="api-source-scan"),
-    path("images/<int:image_id>/remove/", api.ImageRemoveApi.as_view(), name="api-image-remove"),
-    path("images/<int:image_id>/restore/", api.ImageRestoreApi.as_view(), name="api-image-restore"),
+    path("sources/<id:source_id>/scan/", api.SourceScanApi.as_view(), name="api-source-scan"),
+    path("images/<id:image_id>/remove/", api.ImageRemoveApi.as_view(), name="api-image-remove"),
+    path("images/<id:image_id>/restore/", api.ImageRestoreApi.as_view(), name="api-image-restore"),
     path(
-        "images/<int:image_id>/thumbnail/",
+        "images/<id:image_id>/thumbnail/",
         api.ImageThumbnailApi.as_view(),
         name="api-image-thumbnail",
     ),
-    path("images/<int:image_id>/file/", api.ImageFileApi.as_view(), name="api-image-file"),
+    path("images/<id:image_id>/file/", api.ImageFileApi.as_view(), name="api-image-file"),
 ]

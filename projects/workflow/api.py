@@ -3,10 +3,11 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.ids import query_id
+from annotator.pagination import Pages
 from projects import access
 from projects.api import ServiceErrorsMixin
 from projects.models import AutomaskMask, EditStep, ImageStatus, MaskObject
@@ -257,13 +258,8 @@ class NavigateApi(WorkflowApi):
             raise serializers.ValidationError(
                 {"direction": "Use next, previous or next_unprocessed."}
             )
-        current = request.query_params.get("from")
-        if current is not None and not current.isdigit():
-            raise serializers.ValidationError({"from": "An image id (a whole number)."})
         image = selectors.image_step(
-            project=project,
-            current_id=int(current) if current is not None else None,
-            direction=direction,
+            project=project, current_id=query_id(request.query_params, "from"), direction=direction
         )
         position, total = selectors.pool_position(image) if image else (None, None)
         if total is None:
@@ -290,6 +286,8 @@ def _flag(value: str | None, name: str) -> bool | None:
 
 
 class OverviewApi(WorkflowApi):
+    pagination_class = Pages
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=ImageStatus.values),
@@ -297,8 +295,6 @@ class OverviewApi(WorkflowApi):
             OpenApiParameter("available", OpenApiTypes.BOOL),
             OpenApiParameter("search", OpenApiTypes.STR),
             *[OpenApiParameter(flag, OpenApiTypes.BOOL) for flag in selectors.OVERVIEW_FLAGS],
-            OpenApiParameter("limit", OpenApiTypes.INT),
-            OpenApiParameter("offset", OpenApiTypes.INT),
         ],
         responses=ImageOutput(many=True),
     )
@@ -310,19 +306,17 @@ class OverviewApi(WorkflowApi):
             raise serializers.ValidationError(
                 {"status": f"Use one of {', '.join(ImageStatus.values)}."}
             )
-        source = query.get("source")
-        if source and not source.isdigit():
-            raise serializers.ValidationError({"source": "A source id (a whole number)."})
+        source_id = query_id(query, "source")
         flags = {f: _flag(query.get(f), f) for f in selectors.OVERVIEW_FLAGS}
         images = selectors.pool_overview(
             project=project,
             status=status_filter,
-            source_id=int(source) if source else None,
+            source_id=source_id,
             available=_flag(query.get("available"), "available"),
             flags={f: v for f, v in flags.items() if v is not None},
             search=query.get("search", "").strip(),
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         ids = paginator.paginate_queryset(images.values_list("id", flat=True), request, self)
         page = selectors.images_by_id(ids)
         return paginator.get_paginated_response(ImageOutput(page, many=True).data)

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from annotator.ids import IdField
 from projects.models import AutomaskMask, AutomaskRun, EditStep, Image, MaskObject, Prediction
 from projects.serializers import ImageOutput
 
@@ -116,7 +117,7 @@ class VersionInput(serializers.Serializer):
 class ObjectCreateInput(VersionInput):
     mask = RLEField(required=False, help_text="RLE of the whole mask, image size.")
     points = serializers.JSONField(required=False, help_text="Polygon [[x, y], ...] to fill.")
-    label_id = serializers.IntegerField(required=False, allow_null=True)
+    label_id = IdField(required=False, allow_null=True)
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
     def validate(self, data):
@@ -139,7 +140,7 @@ class ObjectUpdateInput(VersionInput):
     mask = RLEField(required=False)
     region = RLEField(required=False)
     points = serializers.JSONField(required=False)
-    label_id = serializers.IntegerField(required=False, allow_null=True)
+    label_id = IdField(required=False, allow_null=True)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
     def validate(self, data):
@@ -155,16 +156,16 @@ class ObjectUpdateInput(VersionInput):
 
 class ChooseInput(VersionInput):
     index = serializers.IntegerField(min_value=0)
-    label_id = serializers.IntegerField(required=False, allow_null=True)
-    object_id = serializers.IntegerField(
+    label_id = IdField(required=False, allow_null=True)
+    object_id = IdField(
         required=False, allow_null=True, help_text="Refine this object instead of adding one."
     )
 
 
 class PromoteInput(VersionInput):
-    mask_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
-    run_id = serializers.IntegerField(required=False, help_text="Promote every mask of a run.")
-    label_id = serializers.IntegerField(required=False, allow_null=True)
+    mask_ids = serializers.ListField(child=IdField(), required=False)
+    run_id = IdField(required=False, help_text="Promote every mask of a run.")
+    label_id = IdField(required=False, allow_null=True)
 
     def validate(self, data):
         if ("mask_ids" in data) == ("run_id" in data):

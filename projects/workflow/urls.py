@@ -3,25 +3,25 @@ from django.urls import path
 from projects.workflow import api
 
 urlpatterns = [
-    path("images/<int:image_id>/open/", api.ImageOpenApi.as_view(), name="image-open"),
-    path("images/<int:image_id>/records/", api.ImageRecordsApi.as_view(), name="image-records"),
-    path("images/<int:image_id>/objects/", api.ObjectCreateApi.as_view(), name="object-create"),
-    path("objects/<int:object_id>/", api.ObjectDetailApi.as_view(), name="object"),
+    path("images/<id:image_id>/open/", api.ImageOpenApi.as_view(), name="image-open"),
+    path("images/<id:image_id>/records/", api.ImageRecordsApi.as_view(), name="image-records"),
+    path("images/<id:image_id>/objects/", api.ObjectCreateApi.as_view(), name="object-create"),
+    path("objects/<id:object_id>/", api.ObjectDetailApi.as_view(), name="object"),
     path(
-        "predictions/<int:prediction_id>/choose/",
+        "predictions/<id:prediction_id>/choose/",
         api.PredictionChooseApi.as_view(),
         name="prediction-choose",
     ),
-    path("images/<int:image_id>/promote/", api.AutomaskPromoteApi.as_view(), name="promote"),
-    path("images/<int:image_id>/undo/", api.UndoApi.as_view(), name="undo"),
-    path("images/<int:image_id>/redo/", api.RedoApi.as_view(), name="redo"),
-    path("images/<int:image_id>/complete/", api.ImageCompleteApi.as_view(), name="complete"),
+    path("images/<id:image_id>/promote/", api.AutomaskPromoteApi.as_view(), name="promote"),
+    path("images/<id:image_id>/undo/", api.UndoApi.as_view(), name="undo"),
+    path("images/<id:image_id>/redo/", api.RedoApi.as_view(), name="redo"),
+    path("images/<id:image_id>/complete/", api.ImageCompleteApi.as_view(), name="complete"),
     path(
-        "images/<int:image_id>/complete-and-next/",
+        "images/<id:image_id>/complete-and-next/",
         api.CompleteAndNextApi.as_view(),
         name="complete-and-next",
     ),
-    path("projects/<int:project_id>/navigate/", api.NavigateApi.as_view(), name="navigate"),
-    path("projects/<int:project_id>/history/", api.HistoryApi.as_view(), name="history"),
-    path("projects/<int:project_id>/overview/", api.OverviewApi.as_view(), name="overview"),
+    path("projects/<id:project_id>/navigate/", api.NavigateApi.as_view(), name="navigate"),
+    path("projects/<id:project_id>/history/", api.HistoryApi.as_view(), name="history"),
+    path("projects/<id:project_id>/overview/", api.OverviewApi.as_view(), name="overview"),
 ]
