@@ -12,11 +12,10 @@ from rest_framework.views import APIView
 from inference import selectors, serializers, services
 from projects import access, jobs
 from projects.api import ServiceErrorsMixin
-from projects.models import Job
 from projects.serializers import JobOutput
 
 
-class ModelListApi(APIView):
+class ModelListApi(ServiceErrorsMixin, APIView):
     @extend_schema(
         responses=serializers.ModelOutput(many=True),
         description="Every model a project can load: SAM2.1 and SAM2 (tiny, small, base_plus, "
@@ -28,7 +27,7 @@ class ModelListApi(APIView):
         return Response(serializers.ModelOutput(selectors.model_list(), many=True).data)
 
 
-class ModelStateApi(APIView):
+class ModelStateApi(ServiceErrorsMixin, APIView):
     @extend_schema(responses=serializers.ModelStateOutput)
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
@@ -47,7 +46,7 @@ class ModelLoadApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ModelLoadCancelApi(APIView):
+class ModelLoadCancelApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses={200: JobOutput, 204: None})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="edit")
@@ -69,7 +68,7 @@ class ModelDownloadApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ModelDownloadCancelApi(APIView):
+class ModelDownloadCancelApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=serializers.ModelDownloadInput, responses={200: JobOutput, 204: None})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
@@ -127,7 +126,7 @@ class AutomaskPoolApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class AutomaskCancelApi(APIView):
+class AutomaskCancelApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")
@@ -139,10 +138,5 @@ class AutomaskResumeApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses={202: JobOutput})
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")
-        if job.kind != Job.Kind.AUTOMASK_POOL:
-            return Response(
-                {"error": {"code": "invalid", "message": "Only automask jobs resume."}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
         job = services.automask_resume(job=job)
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)

@@ -12,6 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.api_schema import ApiSchema
 from annotator.pagination import Pages
 from projects import access, jobs, selectors, services
 from projects.serializers import (
@@ -37,7 +38,10 @@ def as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
 
 
 class ServiceErrorsMixin:
-    """Turns a service's django ValidationError into the API's 400 answer."""
+    """Turns a service's django ValidationError into the API's 400 answer. Every API view has
+    it: its schema lists the error answers with their one body."""
+
+    schema = ApiSchema()
 
     def handle_exception(self, exc):
         if isinstance(exc, DjangoValidationError):
@@ -165,7 +169,7 @@ class LabelDetailApi(ServiceErrorsMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ImageListApi(APIView):
+class ImageListApi(ServiceErrorsMixin, APIView):
     pagination_class = Pages
 
     @extend_schema(responses=ImageOutput(many=True))
@@ -176,21 +180,21 @@ class ImageListApi(APIView):
         return paginator.get_paginated_response(ImageOutput(page, many=True).data)
 
 
-class ImageDetailApi(APIView):
+class ImageDetailApi(ServiceErrorsMixin, APIView):
     @extend_schema(responses=ImageOutput)
     def get(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id)
         return Response(ImageOutput(image).data)
 
 
-class JobDetailApi(APIView):
+class JobDetailApi(ServiceErrorsMixin, APIView):
     @extend_schema(responses=JobOutput)
     def get(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id)
         return Response(JobOutput(job).data)
 
 
-class JobCancelApi(APIView):
+class JobCancelApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")

@@ -5,8 +5,8 @@ from projects.models import Image, Job, Label, Membership, Project, Role, Source
 
 
 class ProjectOutput(serializers.ModelSerializer):
-    role = serializers.CharField(read_only=True, default=None)
-    image_count = serializers.IntegerField(read_only=True, default=None)
+    role = serializers.CharField(read_only=True, allow_null=True, default=None)
+    image_count = serializers.IntegerField(read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Project
@@ -76,7 +76,7 @@ class LabelUpdateInput(serializers.Serializer):
 
 
 class SourceOutput(serializers.ModelSerializer):
-    image_count = serializers.IntegerField(read_only=True, default=None)
+    image_count = serializers.IntegerField(read_only=True, allow_null=True, default=None)
     has_credential = serializers.SerializerMethodField()
 
     class Meta:

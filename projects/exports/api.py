@@ -65,7 +65,7 @@ def _export_job(user, job_id: int) -> Job:
     return job
 
 
-class ExportJobApi(APIView):
+class ExportJobApi(ServiceErrorsMixin, APIView):
     @extend_schema(responses=ExportJobOutput)
     def get(self, request, job_id: int):
         return Response(ExportJobOutput(_export_job(request.user, job_id)).data)

@@ -18,6 +18,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.api_schema import ErrorOutput
 from projects import access
 from projects.api import ServiceErrorsMixin
 from projects.sources import reader, selectors, services, thumbnails
@@ -55,7 +56,7 @@ def _credential(data: dict):
     return services.CredentialInput(**given) if given else None
 
 
-class SourceListApi(APIView):
+class SourceListApi(ServiceErrorsMixin, APIView):
     @extend_schema(responses=SourceOutput(many=True))
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
@@ -131,20 +132,20 @@ class SourceDetailApi(ServiceErrorsMixin, APIView):
         source = selectors.source_with_count(source)
         return Response(SourceCreatedOutput({"source": source, "job": job}).data)
 
-    @extend_schema(responses=SourceRemovalOutput)
+    @extend_schema(responses={200: SourceRemovalOutput})
     def delete(self, request, source_id: int):
         source = access.source_for_user(request.user, source_id, need="own")
         return Response(SourceRemovalOutput(services.source_remove(source=source)).data)
 
 
-class SourceRemovalPreviewApi(APIView):
+class SourceRemovalPreviewApi(ServiceErrorsMixin, APIView):
     @extend_schema(responses=SourceRemovalOutput)
     def get(self, request, source_id: int):
         source = access.source_for_user(request.user, source_id, need="own")
         return Response(SourceRemovalOutput(selectors.source_removal_summary(source)).data)
 
 
-class SourceRestoreApi(APIView):
+class SourceRestoreApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses=SourceOutput)
     def post(self, request, source_id: int):
         source = access.source_for_user(request.user, source_id, need="own")
@@ -152,7 +153,7 @@ class SourceRestoreApi(APIView):
         return Response(SourceOutput(selectors.source_with_count(source)).data)
 
 
-class SourceScanApi(APIView):
+class SourceScanApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses={202: JobOutput})
     def post(self, request, source_id: int):
         source = access.source_for_user(request.user, source_id, need="edit")
@@ -191,22 +192,22 @@ def _source_field(request) -> dict:
     return {"source": value} if value not in (None, "") else {}
 
 
-class ImageRemoveApi(APIView):
+class ImageRemoveApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses=ImagePresenceOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="edit")
         return Response(ImagePresenceOutput(services.image_remove(image=image)).data)
 
 
-class ImageRestoreApi(APIView):
+class ImageRestoreApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses=ImageOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="edit")
         return Response(ImageOutput(services.image_restore(image=image)).data)
 
 
-class ImageThumbnailApi(APIView):
-    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+class ImageThumbnailApi(ServiceErrorsMixin, APIView):
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 409: ErrorOutput})
     def get(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id)
         try:
@@ -218,10 +219,10 @@ class ImageThumbnailApi(APIView):
         return response
 
 
-class ImageFileApi(APIView):
+class ImageFileApi(ServiceErrorsMixin, APIView):
     """The image as the model sees it: EXIF orientation applied, RGB, as a PNG."""
 
-    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, 409: ErrorOutput})
     def get(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id)
         try:

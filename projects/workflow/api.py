@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.api_schema import ApiSchema
 from annotator.ids import query_id
 from annotator.pagination import Pages
 from projects import access
@@ -19,6 +20,7 @@ from projects.workflow.serializers import (
     ChooseInput,
     CompleteAndNextOutput,
     CompleteInput,
+    ConflictOutput,
     HistoryOutput,
     ImageStateOutput,
     ObjectChangeOutput,
@@ -44,8 +46,18 @@ def conflict(code: str, message: str, image=None) -> Response:
     return Response(body, status=status.HTTP_409_CONFLICT)
 
 
+class WorkflowSchema(ApiSchema):
+    def error_answers(self, operation):
+        answers = super().error_answers(operation)
+        if self.method != "GET":
+            answers.append(("409", ConflictOutput, "The image changed, or cannot be read now."))
+        return answers
+
+
 class WorkflowApi(ServiceErrorsMixin, APIView):
     """Maps the workflow's errors to answers a client can act on."""
+
+    schema = WorkflowSchema()
 
     def handle_exception(self, exc):
         if isinstance(exc, services.StaleVersion):
@@ -139,7 +151,7 @@ class ObjectDetailApi(WorkflowApi):
             )
         return change(obj.image, obj)
 
-    @extend_schema(request=VersionInput, responses=ObjectChangeOutput)
+    @extend_schema(request=VersionInput, responses={200: ObjectChangeOutput})
     def delete(self, request, object_id: int):
         obj = access.mask_object_for_user(request.user, object_id, need="edit")
         data = self.valid(VersionInput, request)

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from annotator.api_schema import ErrorOutput
 from annotator.ids import IdField
 from projects.models import AutomaskMask, AutomaskRun, EditStep, Image, MaskObject, Prediction
 from projects.serializers import ImageOutput
@@ -27,7 +28,7 @@ class RLEField(serializers.JSONField):
 
 
 class PredictionRecordOutput(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 
     class Meta:
         model = Prediction
@@ -74,9 +75,9 @@ class AutomaskRunOutput(serializers.ModelSerializer):
 
 
 class MaskObjectOutput(serializers.ModelSerializer):
-    label_name = serializers.CharField(source="label.name", default=None)
-    label_color = serializers.CharField(source="label.color", default=None)
-    updated_by = serializers.CharField(source="updated_by.username", default=None)
+    label_name = serializers.CharField(source="label.name", allow_null=True, default=None)
+    label_color = serializers.CharField(source="label.color", allow_null=True, default=None)
+    updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
 
     class Meta:
         model = MaskObject
@@ -203,6 +204,18 @@ class StepOutput(serializers.Serializer):
 class CompleteAndNextOutput(serializers.Serializer):
     completed = ImageStateOutput()
     next = ImageOutput(allow_null=True)
+
+
+class ConflictCurrentOutput(serializers.Serializer):
+    image = ImageStateOutput()
+    records = RecordsOutput()
+
+
+class ConflictOutput(ErrorOutput):
+    """409: the image changed since the client read it (`current` is then what it is now), an
+    undo met a newer edit, or the image's file cannot be read now."""
+
+    current = ConflictCurrentOutput(required=False)
 
 
 class HistoryOutput(serializers.Serializer):
