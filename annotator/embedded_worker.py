@@ -74,7 +74,7 @@ def start_embedded_worker() -> list[WorkController]:
         _workers.extend(_controller(*spec) for spec in CONTROLLERS)
         logger.info("embedded Celery workers started: %s", ", ".join(s[0] for s in CONTROLLERS))
     # The in-memory queue does not survive a restart: queue again the jobs it lost.
-    from inference.services import automask_jobs_resume_interrupted
+    from inference.services.automask import automask_jobs_resume_interrupted
 
     resumed = automask_jobs_resume_interrupted()
     if resumed:

@@ -188,7 +188,8 @@ def classic_row(project, image, cookie, repeats) -> dict:
 
 def step_timers(marks: list[dict]) -> None:
     """Wrap the steps of the app's click path with timers writing into marks[-1]."""
-    from inference import consumers, services, tasks
+    from inference import consumers
+    from inference.services import predictions
     from projects import encoding
     from projects.consumers import ProjectConsumer
     from projects.models import Prediction
@@ -212,8 +213,8 @@ def step_timers(marks: list[dict]) -> None:
         setattr(owner, attribute, wrapper)
 
     predict, check = consumers.PredictMixin.predict, consumers.PredictMixin._check
-    handle, send = tasks.prediction_handle, ProjectConsumer.send_json
-    run = services.prediction_run
+    handle, send = predictions.prediction_handle, ProjectConsumer.send_json
+    run = predictions.prediction_run
 
     async def predict_marked(self, content):
         mark("handler")
@@ -244,8 +245,8 @@ def step_timers(marks: list[dict]) -> None:
 
     consumers.PredictMixin.predict = predict_marked
     consumers.PredictMixin._check = check_marked
-    tasks.prediction_handle = handle_marked
-    services.prediction_run = run_marked
+    predictions.prediction_handle = handle_marked
+    predictions.prediction_run = run_marked
     ProjectConsumer.send_json = send_marked
     timed_sum(encoding, "mask_to_rle", "rle")
     timed_sum(encoding, "array_save", "logits")

@@ -9,7 +9,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference import selectors, serializers, services
+from inference import selectors, serializers
+from inference.services import automask, downloads, loading, predictions
 from projects import access, jobs
 from projects.api import ServiceErrorsMixin
 from projects.serializers import JobOutput
@@ -40,7 +41,7 @@ class ModelLoadApi(ServiceErrorsMixin, APIView):
         project = access.project_for_user(request.user, project_id, need="edit")
         data = serializers.ModelLoadInput(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.model_load_start(
+        job = loading.model_load_start(
             project=project, user=request.user, choice=dict(data.validated_data)
         )
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
@@ -50,7 +51,7 @@ class ModelLoadCancelApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses={200: JobOutput, 204: None})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="edit")
-        job = services.model_load_cancel(project=project)
+        job = loading.model_load_cancel(project=project)
         if job is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(JobOutput(job).data)
@@ -62,7 +63,7 @@ class ModelDownloadApi(ServiceErrorsMixin, APIView):
         project = access.project_for_user(request.user, project_id, need="own")
         data = serializers.ModelDownloadInput(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.model_download_start(
+        job = downloads.model_download_start(
             project=project, user=request.user, key=data.validated_data["key"]
         )
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
@@ -73,7 +74,7 @@ class ModelDownloadCancelApi(ServiceErrorsMixin, APIView):
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
         key = str(request.data.get("key", "")) if hasattr(request.data, "get") else ""
-        job = services.model_download_cancel(project=project, key=key)
+        job = downloads.model_download_cancel(project=project, key=key)
         if job is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(JobOutput(job).data)
@@ -91,8 +92,8 @@ class PredictApi(ServiceErrorsMixin, APIView):
         image = access.image_for_user(request.user, image_id, need="edit")
         data = serializers.PredictInput(data=request.data)
         data.is_valid(raise_exception=True)
-        prompt = services.PromptInput.from_dict(dict(data.validated_data))
-        result = services.prediction_run(image=image, user=request.user, prompt=prompt)
+        prompt = predictions.PromptInput.from_dict(dict(data.validated_data))
+        result = predictions.prediction_run(image=image, user=request.user, prompt=prompt)
         return Response(serializers.PredictionOutput(result.as_dict()).data)
 
 
@@ -102,7 +103,7 @@ class AutomaskImageApi(ServiceErrorsMixin, APIView):
         image = access.image_for_user(request.user, image_id, need="edit")
         data = serializers.AutomaskImageInput(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.automask_start(
+        job = automask.automask_start(
             project=image.project,
             user=request.user,
             params=dict(data.validated_data.get("params", {})),
@@ -117,7 +118,7 @@ class AutomaskPoolApi(ServiceErrorsMixin, APIView):
         project = access.project_for_user(request.user, project_id, need="edit")
         data = serializers.AutomaskPoolInput(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.automask_start(
+        job = automask.automask_start(
             project=project,
             user=request.user,
             params=dict(data.validated_data.get("params", {})),
@@ -138,5 +139,5 @@ class AutomaskResumeApi(ServiceErrorsMixin, APIView):
     @extend_schema(request=None, responses={202: JobOutput})
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")
-        job = services.automask_resume(job=job)
+        job = automask.automask_resume(job=job)
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)

@@ -18,7 +18,7 @@ from django.http import Http404
 
 from annotator.ids import ID_ERROR, parse_id
 from inference import dispatch, supersede
-from inference.services import PromptInput
+from inference.services.predictions import PromptInput
 from projects import access
 
 logger = logging.getLogger(__name__)

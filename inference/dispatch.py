@@ -16,7 +16,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from inference import tasks
+from inference.queues import interactive_queue
+from inference.services import predictions
+from inference.services.predictions import PredictionRequest
+from projects.jobs import task_send
 
 _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
@@ -36,7 +39,7 @@ def interactive_executor() -> ThreadPoolExecutor:
 
 
 async def predict_in_process(
-    request: tasks.PredictionRequest, check: Callable[[], Any]
+    request: PredictionRequest, check: Callable[[], Any]
 ) -> dict[str, Any]:
     """Run `check` (the access check, returning the image) then the click, in one hop to
     the interactive thread."""
@@ -46,7 +49,7 @@ async def predict_in_process(
             image = check()
         except (Http404, PermissionDenied, ValueError) as error:
             return error_reply(request["request_id"], request["image_id"], error)
-        return tasks.prediction_handle(request, user=image.checked_user, image=image)
+        return predictions.prediction_handle(request, user=image.checked_user, image=image)
 
     return await asyncio.get_running_loop().run_in_executor(interactive_executor(), run)
 
@@ -63,20 +66,9 @@ def error_reply(request_id: str, image_id, error: Exception) -> dict[str, Any]:
     }
 
 
-def interactive_queue(image_id: int) -> str:
-    """The queue of the click worker that owns this image (and so caches its embedding)."""
-    shard = int(image_id) % settings.ANNOTATOR_INTERACTIVE_WORKERS
-    return "interactive" if shard == 0 else f"interactive-{shard}"
-
-
-def interactive_queues() -> list[str]:
-    return ["interactive"] + [
-        f"interactive-{shard}" for shard in range(1, settings.ANNOTATOR_INTERACTIVE_WORKERS)
-    ]
-
-
-def predict_enqueue(request: tasks.PredictionRequest) -> None:
-    tasks.prediction_task.apply_async(args=[request], queue=interactive_queue(request["image_id"]))
+def predict_enqueue(request: PredictionRequest) -> None:
+    queue = interactive_queue(request["image_id"])
+    task_send("inference.tasks.prediction_task", request, queue=queue)
 
 
 def embedding_prepare_enqueue(image_ids: list[int]) -> None:
@@ -85,10 +77,4 @@ def embedding_prepare_enqueue(image_ids: list[int]) -> None:
     for image_id in image_ids:
         by_queue.setdefault(interactive_queue(image_id), []).append(image_id)
     for queue, ids in by_queue.items():
-        tasks.embedding_prepare_task.apply_async(args=[ids], queue=queue)
-
-
-def model_warm_enqueue(ref: dict) -> None:
-    """Load the model on the other click workers too (the load job runs on the first)."""
-    for queue in interactive_queues()[1:]:
-        tasks.model_warm_task.apply_async(args=[ref], queue=queue)
+        task_send("inference.tasks.embedding_prepare_task", ids, queue=queue)

@@ -57,6 +57,7 @@ def job_enqueue(job: Job) -> None:
     name = JOB_TASKS[job.kind]
     transaction.on_commit(lambda: task_send(name, job.pk))
 
+
 PUBLISH_EVERY_S = 0.25
 
 
@@ -231,15 +232,26 @@ def _cancel_if_idle(job: Job) -> bool:
 
 
 def job_cancel(*, job: Job) -> Job:
-    """Ask a job to stop. Its task sees it at its next check; a shared job with no task
-    working on it (its tasks are queued behind others, or no worker is up) ends here."""
+    """Ask a job of any kind to stop: the one cancel path. Its task sees it at its next
+    check; a job still queued, or a shared job no task works on (its tasks are queued behind
+    others, or no worker is up), ends here."""
+    queued = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).exists()
     if job.request_cancel():
         with _locked(job.pk) as locked:
-            if locked is not None and _cancel_if_idle(locked):
+            if locked is not None and (
+                _cancel_if_idle(locked) or (queued and _cancel_if_unstarted(locked))
+            ):
                 locked.save()
         job.refresh_from_db()
         publish_job(job)
     return job
+
+
+def _cancel_if_unstarted(job: Job) -> bool:
+    if job.status == Job.Status.CANCELLING and job.started_at is None and WORKING not in job.result:
+        _end(job, Job.Status.CANCELLED, "Cancelled before it started.")
+        return True
+    return False
 
 
 class SharedJob:

@@ -4,7 +4,7 @@ skips finished images without duplicating anything."""
 import numpy as np
 import pytest
 
-from inference import services
+from inference.services import automask
 from projects.encoding import rle_to_mask
 from projects.models import AutomaskMask, AutomaskRun, ImageStatus, Job
 from tests.inference.conftest import iou, micro_ref, use_model
@@ -25,11 +25,11 @@ def test_pool_automask_saves_every_image_and_flags_it(drawn_pool, team, monkeypa
     images, drawings = drawn_pool
     events = []
     monkeypatch.setattr(
-        "inference.services.publish", lambda group, kind, data: events.append((kind, data))
+        "inference.services.automask.publish", lambda group, kind, data: events.append((kind, data))
     )
-    job = services.automask_start(project=team.project, user=team.annotator, params={})
+    job = automask.automask_start(project=team.project, user=team.annotator, params={})
     assert job.total == 3
-    services.automask_pool_run(job_id=job.pk)
+    automask.automask_pool_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "done" and job.done == 3
     for image, drawn in zip(images, drawings, strict=True):
@@ -45,15 +45,15 @@ def test_pool_automask_saves_every_image_and_flags_it(drawn_pool, team, monkeypa
 
 def test_resume_after_a_worker_stopped_skips_finished_images(drawn_pool, team):
     images, _ = drawn_pool
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     # A worker finished the first image, then died with the job marked running.
-    services.automask_image_run(image=images[0], user=team.owner, params={}, job=job)
+    automask.automask_image_run(image=images[0], user=team.owner, params={}, job=job)
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, done=1)
     first_run = AutomaskRun.objects.get(job=job, image=images[0])
     masks_before = AutomaskMask.objects.filter(run=first_run).count()
 
-    services.automask_pool_run(job_id=job.pk)
-    services.automask_pool_run(job_id=job.pk)  # a redelivered task changes nothing
+    automask.automask_pool_run(job_id=job.pk)
+    automask.automask_pool_run(job_id=job.pk)  # a redelivered task changes nothing
     job.refresh_from_db()
     assert job.status == "done" and job.done == 3
     assert AutomaskRun.objects.filter(job=job).count() == 3
@@ -67,7 +67,7 @@ def test_cancel_stops_a_pool_job_and_resume_finishes_it(drawn_pool, team, api_cl
     response = client.post(f"/api/projects/{team.project.pk}/automask/", {}, format="json")
     assert response.status_code == 202
     job = Job.objects.get(pk=response.json()["id"])
-    original = services.automask_image_run
+    original = automask.automask_image_run
     calls = []
 
     def cancel_after_first(**kwargs):
@@ -77,15 +77,15 @@ def test_cancel_stops_a_pool_job_and_resume_finishes_it(drawn_pool, team, api_cl
             client.post(f"/api/automask/{job.pk}/cancel/")
         return run
 
-    monkeypatch.setattr(services, "automask_image_run", cancel_after_first)
-    services.automask_pool_run(job_id=job.pk)
-    monkeypatch.setattr(services, "automask_image_run", original)
+    monkeypatch.setattr(automask, "automask_image_run", cancel_after_first)
+    automask.automask_pool_run(job_id=job.pk)
+    monkeypatch.setattr(automask, "automask_image_run", original)
     job.refresh_from_db()
     assert job.status == "cancelled" and job.done == 1
     assert AutomaskRun.objects.filter(job=job).count() == 1
 
     assert client.post(f"/api/automask/{job.pk}/resume/").status_code == 202
-    services.automask_pool_run(job_id=job.pk)
+    automask.automask_pool_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "done" and AutomaskRun.objects.filter(job=job).count() == 3
 
@@ -99,7 +99,7 @@ def test_sam2_automask_with_exposed_parameters(micro_checkpoint, drawn_pool, tea
     assert response.status_code == 202
     job = Job.objects.get(pk=response.json()["id"])
     assert job.total == 1 and job.params["automask"]["points_per_side"] == 4
-    services.automask_pool_run(job_id=job.pk)
+    automask.automask_pool_run(job_id=job.pk)
     run = AutomaskRun.objects.get(job=job)
     assert run.image == images[1] and run.params == LOW_THRESHOLDS
     assert run.model["checkpoint"] == str(micro_checkpoint)
@@ -139,8 +139,8 @@ def test_automask_of_images_from_another_project_is_refused(drawn_pool, team, ap
 def test_unreadable_image_is_reported_and_the_rest_done(drawn_pool, team, settings):
     images, _ = drawn_pool
     (settings.ANNOTATOR_UPLOAD_DIR / images[0].path).unlink()
-    job = services.automask_start(project=team.project, user=team.owner, params={})
-    services.automask_pool_run(job_id=job.pk)
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
+    automask.automask_pool_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "done" and "1 image(s) could not be read" in job.message
     assert "photo0.png" in job.result["failed"][0]
@@ -153,12 +153,12 @@ def test_worker_start_queues_again_the_jobs_it_lost(drawn_pool, team):
     from annotator.celery import app as celery_app
 
     images, _ = drawn_pool
-    job = services.automask_start(project=team.project, user=team.owner, params={})
-    services.automask_image_run(image=images[0], user=team.owner, params={}, job=job)
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
+    automask.automask_image_run(image=images[0], user=team.owner, params={}, job=job)
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, done=1)
     celery_app.conf.task_always_eager = True
     try:
-        assert services.automask_jobs_resume_interrupted() == [job.pk]
+        assert automask.automask_jobs_resume_interrupted() == [job.pk]
     finally:
         celery_app.conf.task_always_eager = False
     job.refresh_from_db()

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pytest
 
 from annotator.celery import app as celery_app
-from inference import services, tasks
+from inference import tasks
+from inference.services import automask
 from projects import jobs
 from projects.models import AutomaskRun, Job
 from tests.inference.conftest import micro_ref, use_model
@@ -78,7 +79,7 @@ def test_a_pool_job_is_split_into_chunk_tasks_that_finish_it_in_any_order(
 ):
     images, _ = drawn_pool
     settings.ANNOTATOR_AUTOMASK_CHUNK = 2
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     chunks = coordinate(job, gpu_queue)
     ids = [image.pk for image in images]
     assert [m.args for m in chunks] == [[job.pk, ids[:2]], [job.pk, ids[2:]]]
@@ -106,15 +107,15 @@ def test_a_chunk_delivered_twice_adds_no_run_and_the_job_ends_once(
 ):
     images, _ = drawn_pool
     settings.ANNOTATOR_AUTOMASK_CHUNK = 2
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     first, second = coordinate(job, gpu_queue)
-    release = services.AutomaskProgress.release
+    release = automask.AutomaskProgress.release
 
     def killed_once(self, item, **kwargs):
-        monkeypatch.setattr(services.AutomaskProgress, "release", release)
+        monkeypatch.setattr(automask.AutomaskProgress, "release", release)
         raise WorkerKilled()  # the run of the first image is saved, not yet counted
 
-    monkeypatch.setattr(services.AutomaskProgress, "release", killed_once)
+    monkeypatch.setattr(automask.AutomaskProgress, "release", killed_once)
     with pytest.raises(WorkerKilled):
         first.run()
     second.run()
@@ -137,7 +138,7 @@ def test_an_unreadable_image_counts_once_however_often_its_chunk_is_delivered(
     images, _ = drawn_pool
     (settings.ANNOTATOR_UPLOAD_DIR / images[0].path).unlink()
     settings.ANNOTATOR_AUTOMASK_CHUNK = 1
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     chunks = coordinate(job, gpu_queue)
     chunks[0].run()
     chunks[0].run()
@@ -157,17 +158,17 @@ def test_cancel_midway_ends_the_job_cancelled_and_no_chunk_runs_after(
     images, _ = drawn_pool
     settings.ANNOTATOR_AUTOMASK_CHUNK = 1
     client = api_client(team.owner)
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     chunks = coordinate(job, gpu_queue)
     chunks[0].run()
-    original = services.automask_image_run
+    original = automask.automask_image_run
     answers = []
 
     def cancelled_meanwhile(**kwargs):
         answers.append(client.post(f"/api/jobs/{job.pk}/cancel/").json())
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "automask_image_run", cancelled_meanwhile)
+    monkeypatch.setattr(automask, "automask_image_run", cancelled_meanwhile)
     chunks[1].run()
     # Asked while a worker was on the second image: it finished that image, then the job.
     assert answers[0]["status"] == "cancelling"
@@ -186,7 +187,7 @@ def test_cancel_midway_ends_the_job_cancelled_and_no_chunk_runs_after(
 def test_cancel_with_chunks_queued_and_none_working_ends_at_once(
     drawn_pool, team, gpu_queue, api_client, events
 ):
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     chunks = coordinate(job, gpu_queue)
     # Every worker is busy with another job's chunks: nobody would notice a "cancelling".
     answer = api_client(team.owner).post(f"/api/automask/{job.pk}/cancel/").json()
@@ -201,7 +202,7 @@ def test_cancel_with_chunks_queued_and_none_working_ends_at_once(
 def test_cancel_before_the_coordinator_ran_ends_at_once_and_queues_nothing(
     drawn_pool, team, gpu_queue, api_client
 ):
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     answer = api_client(team.owner).post(f"/api/jobs/{job.pk}/cancel/").json()
     assert answer["status"] == "cancelled"
     assert coordinate(job, gpu_queue) == []
@@ -213,7 +214,7 @@ def test_resume_queues_only_the_unfinished_images(
     images, _ = drawn_pool
     settings.ANNOTATOR_AUTOMASK_CHUNK = 1
     client = api_client(team.owner)
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     chunks = coordinate(job, gpu_queue)
     chunks[1].run()
     assert client.post(f"/api/automask/{job.pk}/cancel/").json()["status"] == "cancelled"
@@ -241,7 +242,7 @@ def test_a_model_that_cannot_be_loaded_fails_the_job_with_its_reason(
 ):
     settings.ANNOTATOR_AUTOMASK_CHUNK = 1
     use_model(team.project, micro_ref(checkpoint_dir / "gone.pt"))
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     chunks = coordinate(job, gpu_queue)
     with pytest.raises(Exception, match="gone.pt"):
         chunks[0].run()
@@ -254,13 +255,13 @@ def test_a_model_that_cannot_be_loaded_fails_the_job_with_its_reason(
 
 
 def test_a_restarted_embedded_worker_ends_the_job_it_was_cancelling(drawn_pool, team, gpu_queue):
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     coordinate(job, gpu_queue)
     # The process stopped while one of its threads was on an image and a cancel was asked.
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.CANCELLING, result={"working": {"1": "embedded"}, "failed": []}
     )
-    assert services.automask_jobs_resume_interrupted() == []
+    assert automask.automask_jobs_resume_interrupted() == []
     job.refresh_from_db()
     assert job.status == "cancelled" and job.result["working"] == {}
     assert gpu_queue.take() == []
@@ -293,7 +294,7 @@ def test_an_image_deleted_while_the_model_runs_is_skipped_with_its_reason(
         return masks
 
     monkeypatch.setattr(engine.ClassicEngine, "automask", on_second_image)
-    job = services.automask_start(project=team.project, user=team.owner, params={})
+    job = automask.automask_start(project=team.project, user=team.owner, params={})
     for chunk in coordinate(job, gpu_queue):
         chunk.run()
     job.refresh_from_db()

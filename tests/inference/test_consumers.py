@@ -10,7 +10,8 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from annotator.asgi import application
-from inference import dispatch, services
+from inference import dispatch
+from inference.services import loading
 from projects.encoding import rle_to_mask
 from projects.models import Prediction
 from tests.inference.conftest import iou, micro_ref, use_model
@@ -155,7 +156,7 @@ async def test_model_load_progress_and_state_reach_every_member(
 ):
     owner = await _connect(team.owner, team.project.pk)
     viewer = await _connect(team.viewer, team.project.pk)
-    job = await sync_to_async(services.model_load_start)(
+    job = await sync_to_async(loading.model_load_start)(
         project=team.project, user=team.owner, choice=micro_choice
     )
     for communicator in (owner, viewer):

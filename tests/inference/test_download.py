@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from inference import download, registry, services
+from inference import download, registry
+from inference.services import downloads
 from projects.models import Job
 from tests.inference.http_server import FileServer
 
@@ -28,7 +29,7 @@ def server(micro_checkpoint, tmp_path, settings):
 
 
 def _start(team) -> Job:
-    return services.model_download_start(project=team.project, user=team.owner, key=KEY)
+    return downloads.model_download_start(project=team.project, user=team.owner, key=KEY)
 
 
 def test_download_streams_with_progress_and_lands_atomically(
@@ -39,7 +40,7 @@ def test_download_streams_with_progress_and_lands_atomically(
         "projects.jobs.publish", lambda group, kind, data: published.append((group, data))
     )
     job = _start(team)
-    services.model_download_run(job_id=job.pk)
+    downloads.model_download_run(job_id=job.pk)
     job.refresh_from_db()
     spec = registry.spec_for(KEY)
     assert job.status == "done", job.message
@@ -60,7 +61,7 @@ def test_broken_download_leaves_no_checkpoint_and_resumes_with_range(
     server.drop_after = 3 * 1024 * 1024
     job = _start(team)
     with pytest.raises(download.DownloadError):
-        services.model_download_run(job_id=job.pk)
+        downloads.model_download_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "resume" in job.message
     assert not spec.path.exists()
@@ -68,7 +69,7 @@ def test_broken_download_leaves_no_checkpoint_and_resumes_with_range(
 
     server.drop_after = None
     again = _start(team)
-    services.model_download_run(job_id=again.pk)
+    downloads.model_download_run(job_id=again.pk)
     again.refresh_from_db()
     assert again.status == "done"
     assert server.ranges[-1] == f"bytes={3 * 1024 * 1024}-"
@@ -81,7 +82,7 @@ def test_cancelled_download_stops_and_leaves_no_checkpoint(server, team, api_cli
     spec = registry.spec_for(KEY)
     server.hold.clear()  # the server sends one chunk, then waits
     job = _start(team)
-    worker = threading.Thread(target=services.model_download_run, kwargs={"job_id": job.pk})
+    worker = threading.Thread(target=downloads.model_download_run, kwargs={"job_id": job.pk})
     worker.start()
     for _ in range(500):
         if Job.objects.get(pk=job.pk).done > 0:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from annotator import embedded_worker
-from inference import services
+from inference.services import automask, loading, predictions
 from projects.models import AutomaskRun, Job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,17 +35,17 @@ def _wait(job: Job, timeout: float = 30) -> Job:
 
 def test_embedded_worker_runs_loads_and_pool_jobs(worker, micro_choice, drawn_pool, team):
     images, drawings = drawn_pool
-    load = services.model_load_start(project=team.project, user=team.owner, choice=micro_choice)
+    load = loading.model_load_start(project=team.project, user=team.owner, choice=micro_choice)
     assert _wait(load).status == "done", load.message
     team.project.refresh_from_db()
     assert team.project.model_selection["status"] == "loaded"
 
-    services.model_load_start(project=team.project, user=team.owner, choice={"key": "classic"})
-    pool = services.automask_start(project=team.project, user=team.owner, params={})
-    prompt = services.PromptInput.from_dict(
+    loading.model_load_start(project=team.project, user=team.owner, choice={"key": "classic"})
+    pool = automask.automask_start(project=team.project, user=team.owner, params={})
+    prompt = predictions.PromptInput.from_dict(
         {"point_coords": [list(drawings[0].centre)], "point_labels": [1]}
     )
-    services.prediction_run(image=images[0], user=team.owner, prompt=prompt)
+    predictions.prediction_run(image=images[0], user=team.owner, prompt=prompt)
     assert _wait(pool).status == "done", pool.message
     assert AutomaskRun.objects.filter(job=pool).count() == 3
 
@@ -59,15 +59,15 @@ async def test_click_is_answered_while_a_pool_job_holds_the_batch_worker(
 
     images, drawings = drawn_pool
     busy, release = threading.Event(), threading.Event()
-    original = services.automask_image_run
+    original = automask.automask_image_run
 
     def slow_image(**kwargs):
         busy.set()
         release.wait(30)  # a long automask image, as on a big photograph
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "automask_image_run", slow_image)
-    pool = await sync_to_async(services.automask_start)(
+    monkeypatch.setattr(automask, "automask_image_run", slow_image)
+    pool = await sync_to_async(automask.automask_start)(
         project=team.project, user=team.owner, params={}
     )
     assert await asyncio.to_thread(busy.wait, 20)

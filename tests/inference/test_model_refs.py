@@ -12,7 +12,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from inference import checkpoints, engine, refs, registry, services
+from inference import checkpoints, engine, refs, registry
+from inference.services import loading
 from projects.exports.archive import MANIFEST, archive_write
 from projects.exports.restore import archive_import
 from projects.models import Job, Project
@@ -83,7 +84,7 @@ def test_builtins_open_through_a_manual_load_writes_nothing(target, micro_choice
 def test_documented_overrides_load_in_their_canonical_form(micro_choice):
     loose = [override.replace("++", "+", 1) for override in micro_choice["overrides"]]
     loose[2] = "++model.image_encoder.trunk.stages=[ 1, 1, 2, 1 ]"
-    ref = services.model_ref_from_choice({**micro_choice, "overrides": loose})
+    ref = loading.model_ref_from_choice({**micro_choice, "overrides": loose})
     assert ref.overrides == checkpoints.MICRO_OVERRIDES
 
 
@@ -96,7 +97,7 @@ def test_a_checkpoint_symlinked_out_of_the_model_roots_is_refused(
     link.unlink(missing_ok=True)
     link.symlink_to(outside)
     with pytest.raises(ValidationError, match="outside the model folders"):
-        services.model_ref_from_choice({**micro_choice, "checkpoint": str(link)})
+        loading.model_ref_from_choice({**micro_choice, "checkpoint": str(link)})
 
 
 def evil_active(target: Path, micro_checkpoint: Path) -> dict:
@@ -219,7 +220,7 @@ def test_a_stored_load_job_with_code_fails_without_building(
     evil["checkpoint"] = str(micro_checkpoint)
     job = Job.objects.create(project=team.project, kind=Job.Kind.MODEL_LOAD, params={"model": evil})
     with pytest.raises(ValidationError):
-        services.model_load_run(job_id=job.pk)
+        loading.model_load_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     assert not target.exists()

@@ -4,7 +4,8 @@ reads."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from inference import registry, selectors, services
+from inference import registry, selectors
+from inference.services import loading
 from projects.models import Job
 
 
@@ -53,20 +54,20 @@ def test_manual_checkpoint_outside_the_model_folders_is_refused(tmp_path, settin
     outside = tmp_path / "elsewhere.pt"
     outside.write_bytes(b"PK")
     with pytest.raises(ValidationError, match="outside the model folders"):
-        services.model_ref_from_choice(
+        loading.model_ref_from_choice(
             {"key": "manual", "checkpoint": str(outside), "config": registry.PACKAGED_CONFIGS[0]}
         )
     with pytest.raises(ValidationError, match="outside the model folders"):
-        services.model_ref_from_choice(
+        loading.model_ref_from_choice(
             {"key": "manual", "checkpoint": "../../etc/passwd", "config": "x"}
         )
 
 
 def test_manual_checkpoint_needs_a_packaged_config_and_plain_overrides(micro_choice):
     with pytest.raises(ValidationError, match="Unknown config"):
-        services.model_ref_from_choice({**micro_choice, "config": "/tmp/evil.yaml"})
+        loading.model_ref_from_choice({**micro_choice, "config": "/tmp/evil.yaml"})
     with pytest.raises(ValidationError, match="override"):
-        services.model_ref_from_choice(
+        loading.model_ref_from_choice(
             {**micro_choice, "overrides": ["hydra.run.dir=/tmp", "++model._target_=os.system"]}
         )
 
@@ -154,14 +155,14 @@ def test_cancelling_a_queued_load_stops_it_before_it_runs(micro_choice, api_clie
     job_id = response.json()["id"]
     cancelled = client.post(f"/api/projects/{team.project.pk}/model/load/cancel/")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    services.model_load_run(job_id=job_id)  # the worker picks the task up afterwards
+    loading.model_load_run(job_id=job_id)  # the worker picks the task up afterwards
     assert Job.objects.get(pk=job_id).status == "cancelled"
     state = client.get(f"/api/projects/{team.project.pk}/model/").json()
     assert state["status"] == "cancelled" and state["active"]["key"] == "classic"
 
 
 def test_cancel_during_a_load_discards_the_model(micro_choice, team, monkeypatch):
-    job = services.model_load_start(project=team.project, user=team.owner, choice=micro_choice)
+    job = loading.model_load_start(project=team.project, user=team.owner, choice=micro_choice)
     from inference import engine
 
     real_init = engine.Sam2Engine.__init__
@@ -172,10 +173,10 @@ def test_cancel_during_a_load_discards_the_model(micro_choice, team, monkeypatch
 
     monkeypatch.setattr(engine.Sam2Engine, "__init__", cancel_midway)
     engine.unload_all()
-    services.model_load_run(job_id=job.pk)
+    loading.model_load_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "cancelled"
-    assert not engine.is_loaded(services.model_ref_from_choice(micro_choice))
+    assert not engine.is_loaded(loading.model_ref_from_choice(micro_choice))
 
 
 def test_every_inference_endpoint_is_documented(api_client, team):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from inference import checkpoints, engine, registry, selectors, services
+from inference import checkpoints, engine, registry, selectors
+from inference.services import predictions
 from projects.encoding import array_open, rle_to_mask
 from tests.inference.conftest import micro_ref, use_model
 
@@ -82,7 +83,7 @@ def _check_same(result, direct):
     for rle, mask in zip(result.masks, masks, strict=True):
         assert np.array_equal(rle_to_mask(rle), mask)
     np.testing.assert_allclose(result.scores, scores, rtol=1e-5, atol=1e-6)
-    saved = array_open(services.Prediction.objects.get(pk=result.prediction_id).logits_file)
+    saved = array_open(predictions.Prediction.objects.get(pk=result.prediction_id).logits_file)
     np.testing.assert_allclose(saved, logits, rtol=1e-4, atol=1e-4)
     return saved
 
@@ -97,8 +98,8 @@ def test_app_prediction_equals_direct_sam2_call(
     use_model(team.project, micro_ref(micro_checkpoint))
     height, width = rgb.shape[:2]
     prompt = PROMPTS[name] if normalize else _normalized(PROMPTS[name], width, height)
-    result = services.prediction_run(
-        image=image, user=team.annotator, prompt=services.PromptInput.from_dict(prompt)
+    result = predictions.prediction_run(
+        image=image, user=team.annotator, prompt=predictions.PromptInput.from_dict(prompt)
     )
     _check_same(result, _direct(reference, rgb, prompt, width, height))
 
@@ -115,8 +116,8 @@ def test_sorting_and_returned_logits_follow_the_request(
         "sort_results": sort_results,
         "return_logits_to_caller": return_logits,
     }
-    result = services.prediction_run(
-        image=images[1], user=team.annotator, prompt=services.PromptInput.from_dict(prompt)
+    result = predictions.prediction_run(
+        image=images[1], user=team.annotator, prompt=predictions.PromptInput.from_dict(prompt)
     )
     saved = _check_same(result, _direct(reference, drawings[1].rgb, prompt, 160, 120))
     if sort_results:
@@ -132,12 +133,12 @@ def test_refining_with_previous_logits_equals_sam2_with_mask_input(
 ):
     images, drawings = drawn_pool
     use_model(team.project, micro_ref(micro_checkpoint))
-    first = services.prediction_run(
+    first = predictions.prediction_run(
         image=images[0],
         user=team.annotator,
-        prompt=services.PromptInput.from_dict(PROMPTS["one_click"]),
+        prompt=predictions.PromptInput.from_dict(PROMPTS["one_click"]),
     )
-    logits = array_open(services.Prediction.objects.get(pk=first.prediction_id).logits_file)
+    logits = array_open(predictions.Prediction.objects.get(pk=first.prediction_id).logits_file)
     refine = {
         "point_coords": [[87, 55], [30, 30]],
         "point_labels": [1, 0],
@@ -145,14 +146,14 @@ def test_refining_with_previous_logits_equals_sam2_with_mask_input(
         "mask_input_index": 0,
         "multimask_output": False,
     }
-    result = services.prediction_run(
-        image=images[0], user=team.annotator, prompt=services.PromptInput.from_dict(refine)
+    result = predictions.prediction_run(
+        image=images[0], user=team.annotator, prompt=predictions.PromptInput.from_dict(refine)
     )
     direct = _direct(
         reference, drawings[0].rgb, {**refine, "_mask_input": logits[0][None]}, 160, 120
     )
     _check_same(result, direct)
-    record = services.Prediction.objects.get(pk=result.prediction_id)
+    record = predictions.Prediction.objects.get(pk=result.prediction_id)
     np.testing.assert_array_equal(array_open(record.mask_input_file), logits[0][None])
 
 
@@ -168,10 +169,10 @@ def test_official_hiera_tiny_checkpoint_format_loads_and_predicts_like_sam2(
     images, drawings = drawn_pool
     ref = selectors.project_model_ref(team.project)
     assert ref.key == "sam2.1_hiera_tiny" and ref.config == spec.config
-    result = services.prediction_run(
+    result = predictions.prediction_run(
         image=images[2],
         user=team.annotator,
-        prompt=services.PromptInput.from_dict(PROMPTS["box_and_click"]),
+        prompt=predictions.PromptInput.from_dict(PROMPTS["box_and_click"]),
     )
     reference = direct_predictor(spec.path, spec.config, [], 1024)
     _check_same(result, _direct(reference, drawings[2].rgb, PROMPTS["box_and_click"], 160, 120))

@@ -8,7 +8,8 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from inference import engine, services
+from inference import engine
+from inference.services import predictions
 from projects.encoding import rle_to_mask
 from projects.models import ImageStatus, Prediction
 from tests.inference.conftest import iou, micro_ref, use_model
@@ -52,8 +53,8 @@ def test_bad_prompt_is_refused_clearly_and_writes_nothing(name, micro_checkpoint
     use_model(team.project, micro_ref(micro_checkpoint))
     prompt, phrase = BAD_PROMPTS[name]
     with pytest.raises(ValidationError) as raised:
-        services.prediction_run(
-            image=images[0], user=team.annotator, prompt=services.PromptInput.from_dict(prompt)
+        predictions.prediction_run(
+            image=images[0], user=team.annotator, prompt=predictions.PromptInput.from_dict(prompt)
         )
     assert phrase in " ".join(raised.value.messages)
     assert not Prediction.objects.exists()
@@ -68,10 +69,10 @@ def test_prediction_is_saved_with_inputs_outputs_and_flags_the_image(
     images, _ = drawn_pool
     ref = micro_ref(micro_checkpoint)
     use_model(team.project, ref)
-    result = services.prediction_run(
+    result = predictions.prediction_run(
         image=images[0],
         user=team.annotator,
-        prompt=services.PromptInput.from_dict(
+        prompt=predictions.PromptInput.from_dict(
             {"point_coords": [[87, 55]], "point_labels": [1], "box": [40, 20, 130, 95]}
         ),
     )
@@ -92,9 +93,9 @@ def test_prediction_is_saved_with_inputs_outputs_and_flags_the_image(
 def test_second_click_on_an_image_reuses_its_embedding(micro_checkpoint, drawn_pool, team):
     images, _ = drawn_pool
     use_model(team.project, micro_ref(micro_checkpoint, mask_threshold=0.5))
-    prompt = services.PromptInput.from_dict({"point_coords": [[87, 55]], "point_labels": [1]})
-    first = services.prediction_run(image=images[0], user=team.owner, prompt=prompt)
-    second = services.prediction_run(image=images[0], user=team.owner, prompt=prompt)
+    prompt = predictions.PromptInput.from_dict({"point_coords": [[87, 55]], "point_labels": [1]})
+    first = predictions.prediction_run(image=images[0], user=team.owner, prompt=prompt)
+    second = predictions.prediction_run(image=images[0], user=team.owner, prompt=prompt)
     assert not first.embedding_cached and second.embedding_cached
     assert first.masks == second.masks
 
@@ -102,10 +103,10 @@ def test_second_click_on_an_image_reuses_its_embedding(micro_checkpoint, drawn_p
 def test_several_boxes_give_one_mask_each(micro_checkpoint, drawn_pool, team):
     images, _ = drawn_pool
     use_model(team.project, micro_ref(micro_checkpoint))
-    result = services.prediction_run(
+    result = predictions.prediction_run(
         image=images[0],
         user=team.owner,
-        prompt=services.PromptInput.from_dict(
+        prompt=predictions.PromptInput.from_dict(
             {"box": [[40, 20, 130, 95], [5, 5, 50, 40], [0, 0, 159, 119]]}
         ),
     )
@@ -117,10 +118,12 @@ def test_unreadable_image_is_a_clear_error(micro_checkpoint, drawn_pool, team):
     images, _ = drawn_pool
     (Path(settings.ANNOTATOR_UPLOAD_DIR) / images[1].path).unlink()
     with pytest.raises(ValidationError, match="gone"):
-        services.prediction_run(
+        predictions.prediction_run(
             image=images[1],
             user=team.owner,
-            prompt=services.PromptInput.from_dict({"point_coords": [[5, 5]], "point_labels": [1]}),
+            prompt=predictions.PromptInput.from_dict(
+                {"point_coords": [[5, 5]], "point_labels": [1]}
+            ),
         )
     assert not Prediction.objects.exists()
 
@@ -129,10 +132,10 @@ def test_classic_click_inside_an_object_finds_it(drawn_pool, team):
     """Without SAM weights the default backend is `classic`, and it gives real masks."""
     images, drawings = drawn_pool
     for image, drawn in zip(images, drawings, strict=True):
-        result = services.prediction_run(
+        result = predictions.prediction_run(
             image=image,
             user=team.annotator,
-            prompt=services.PromptInput.from_dict(
+            prompt=predictions.PromptInput.from_dict(
                 {"point_coords": [list(drawn.centre)], "point_labels": [1]}
             ),
         )
@@ -144,8 +147,8 @@ def test_classic_box_around_an_object_finds_it(drawn_pool, team):
     images, drawings = drawn_pool
     ys, xs = np.nonzero(drawings[0].truth)
     box = [int(xs.min()) - 6, int(ys.min()) - 6, int(xs.max()) + 6, int(ys.max()) + 6]
-    result = services.prediction_run(
-        image=images[0], user=team.owner, prompt=services.PromptInput.from_dict({"box": box})
+    result = predictions.prediction_run(
+        image=images[0], user=team.owner, prompt=predictions.PromptInput.from_dict({"box": box})
     )
     assert iou(rle_to_mask(result.masks[0]), drawings[0].truth) >= 0.9
 
@@ -173,10 +176,10 @@ def test_classic_click_on_a_large_photo_is_scaled_back_to_full_size(team):
     write_png(drawn.rgb, "large.png")
     source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="big")
     image = Image.objects.create(project=team.project, source=source, path="large.png")
-    result = services.prediction_run(
+    result = predictions.prediction_run(
         image=image,
         user=team.owner,
-        prompt=services.PromptInput.from_dict(
+        prompt=predictions.PromptInput.from_dict(
             {"point_coords": [list(drawn.centre)], "point_labels": [1]}
         ),
     )

@@ -19,7 +19,8 @@ from channels.layers import get_channel_layer  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from inference import dispatch, services, supersede  # noqa: E402
+from inference import dispatch, supersede  # noqa: E402
+from inference.services import automask  # noqa: E402
 from projects import services as project_services  # noqa: E402
 from projects.encoding import rle_to_mask  # noqa: E402
 from projects.models import AutomaskRun, Image, Job, Source  # noqa: E402
@@ -49,7 +50,7 @@ async def observe(owner, project, images, clicked, small) -> dict:
     channel = await layer.new_channel()
     await layer.group_add(f"project.{project.pk}", channel)
     job = await asyncio.to_thread(
-        services.automask_start,
+        automask.automask_start,
         project=project,
         user=owner,
         params={"scale": 100.0},

@@ -1,0 +1,2 @@
+"""Inference workflows, by what they serve: predictions (the click), loading, downloads,
+automask."""
