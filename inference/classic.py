@@ -108,7 +108,10 @@ def _grabcut_all(bgr: np.ndarray, seed: np.ndarray) -> np.ndarray:
     foreground_model = np.zeros((1, 65), np.float64)
     mask = seed.copy()
     try:
-        cv2.grabCut(bgr, mask, None, background_model, foreground_model, 4, cv2.GC_INIT_WITH_MASK)
+        no_rect: Any = None  # the seed mask, not a rectangle, starts the colour models
+        cv2.grabCut(
+            bgr, mask, no_rect, background_model, foreground_model, 4, cv2.GC_INIT_WITH_MASK
+        )
     except cv2.error:
         # Too few distinct colours for the colour models: the seed is the best answer.
         return foreground
@@ -138,7 +141,7 @@ def _score(lab: np.ndarray, mask: np.ndarray) -> float:
         return 0.0
     inside = lab[mask].astype(np.float32).mean(axis=0)
     outside = lab[ring].astype(np.float32).mean(axis=0)
-    return float(min(1.0, np.linalg.norm(inside - outside) / 100.0))
+    return min(1.0, float(np.linalg.norm(inside - outside)) / 100.0)
 
 
 def _scaled(rgb: np.ndarray) -> tuple[np.ndarray, float]:

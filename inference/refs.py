@@ -87,13 +87,10 @@ class Int:
     low: int
     high: int
 
-    def parse(self, text: str) -> int:
+    def canonical(self, text: str) -> str:
         if not re.fullmatch(r"-?\d{1,9}", text) or not self.low <= int(text) <= self.high:
             raise ValueError(f"a whole number from {self.low} to {self.high}")
-        return int(text)
-
-    def format(self, value: int) -> str:
-        return str(value)
+        return str(int(text))
 
 
 @dataclass(frozen=True)
@@ -102,7 +99,7 @@ class Ints:
     high: int
     max_length: int
 
-    def parse(self, text: str) -> list[int]:
+    def canonical(self, text: str) -> str:
         match = re.fullmatch(r"\[\s*((?:-?\d{1,9}\s*,\s*)*-?\d{1,9})?\s*\]", text)
         values = [int(v) for v in match.group(1).split(",")] if match and match.group(1) else []
         if (
@@ -113,10 +110,7 @@ class Ints:
             raise ValueError(
                 f"a list of 1 to {self.max_length} whole numbers from {self.low} to {self.high}"
             )
-        return values
-
-    def format(self, value: list[int]) -> str:
-        return "[" + ",".join(str(v) for v in value) + "]"
+        return "[" + ",".join(str(v) for v in values) + "]"
 
 
 @dataclass(frozen=True)
@@ -124,40 +118,31 @@ class Float:
     low: float
     high: float
 
-    def parse(self, text: str) -> float:
+    def canonical(self, text: str) -> str:
         if not re.fullmatch(r"-?\d{1,9}(\.\d{1,9})?([eE]-?\d{1,2})?", text):
             raise ValueError(f"a number from {self.low:g} to {self.high:g}")
         value = float(text)
         if not (math.isfinite(value) and self.low <= value <= self.high):
             raise ValueError(f"a number from {self.low:g} to {self.high:g}")
-        return value
-
-    def format(self, value: float) -> str:
         return repr(value)
 
 
 @dataclass(frozen=True)
 class Bool:
-    def parse(self, text: str) -> bool:
+    def canonical(self, text: str) -> str:
         if text.lower() not in {"true", "false"}:
             raise ValueError("true or false")
-        return text.lower() == "true"
-
-    def format(self, value: bool) -> str:
-        return "true" if value else "false"
+        return text.lower()
 
 
 @dataclass(frozen=True)
 class Choice:
     values: tuple[str, ...]
 
-    def parse(self, text: str) -> str:
+    def canonical(self, text: str) -> str:
         if text not in self.values:
             raise ValueError("one of " + ", ".join(self.values))
         return text
-
-    def format(self, value: str) -> str:
-        return value
 
 
 Kind = Int | Ints | Float | Bool | Choice
@@ -252,10 +237,10 @@ def override_parse(override: Any) -> str:
         )
     key, text = match.groups()
     try:
-        value = kind.parse(text.strip())
+        value = kind.canonical(text.strip())
     except ValueError as error:
         raise ValidationError({"overrides": f"model.{key} must be {error}."}) from None
-    return f"++model.{key}={kind.format(value)}"
+    return f"++model.{key}={value}"
 
 
 def overrides_parse(overrides: Any) -> tuple[str, ...]:

@@ -54,7 +54,7 @@ def active_job(project: Project, kind: str) -> Job | None:
 
 def automask_job_images(job: Job) -> QuerySet[Image]:
     """The images a pool automask job covers, in a stable order so a resume is exact."""
-    images = Image.objects.filter(project_id=job.project_id, removed_at__isnull=True)
+    images = Image.objects.filter(project_id=job.project_pk, removed_at__isnull=True)
     image_ids = job.params.get("image_ids")
     if image_ids:
         images = images.filter(pk__in=image_ids)

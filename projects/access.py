@@ -7,9 +7,9 @@ Superusers administer the platform and act as owners of every project.
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.http import Http404
@@ -29,6 +29,7 @@ from projects.models import (
 )
 
 Need = Literal["view", "edit", "own"]
+M = TypeVar("M", bound=Model)
 
 ROLES_FOR: dict[str, set[str]] = {
     "view": {Role.OWNER, Role.ANNOTATOR, Role.VIEWER},
@@ -69,23 +70,25 @@ def _check_role(role: str | None, need: Need) -> str:
     return role
 
 
-def _object_for_user(queryset: QuerySet, user, pk, need: Need, project_path: str) -> Model:
+def _object_for_user(queryset: QuerySet[M], user, pk, need: Need, project_path: str) -> M:
     """The object with the user's role in its project read by the same query."""
     if user.is_authenticated and not user.is_superuser:
         member = Membership.objects.filter(
             user=user, project_id=OuterRef(project_path.replace(".", "__"))
         )
-        queryset = queryset.annotate(_user_role=Subquery(member.values("role")[:1]))
+        queryset = cast(
+            "QuerySet[M]", queryset.annotate(_user_role=Subquery(member.values("role")[:1]))
+        )
     try:
         obj = queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404(f"No such {queryset.model._meta.verbose_name}.") from None
     if not user.is_authenticated:
         role = None
     elif user.is_superuser:
         role = Role.OWNER
     else:
-        role = obj._user_role
+        role = getattr(obj, "_user_role", None)
     try:
         _check_role(role, need)
     except Http404:
@@ -187,11 +190,12 @@ class _ImageRead:
                 for function in functions:
                     values[position] = function(values[position], column, connection)
         image, project, source = (
-            model.from_db(connection.alias, None, values[part]) for model, part, _ in self.parts
+            model.from_db(connection.alias, cast(Any, None), values[part])
+            for model, part, _ in self.parts
         )
         Image.project.field.set_cached_value(image, project)
         Image.source.field.set_cached_value(image, source)
-        return image, values[-1]
+        return cast(Image, image), values[-1]
 
 
 _reads = threading.local()

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypedDict
 
 from asgiref.sync import async_to_sync
@@ -52,9 +52,9 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def layer_call(method: Callable[..., Awaitable[None]], *args: Any) -> None:
+def layer_call(method: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
     """Call a channel layer method (send, group_send) from synchronous code."""
-    if isinstance(method.__self__, InMemoryChannelLayer):
+    if isinstance(getattr(method, "__self__", None), InMemoryChannelLayer):
         # The in-memory layer's queues belong to the serving process's own loop.
         async_to_sync(method)(*args)
         return

@@ -85,7 +85,7 @@ def job_event(job: Job) -> dict[str, Any]:
 
 
 def publish_job(job: Job) -> None:
-    group = project_group(job.project_id) if job.project_id else user_group(job.created_by_id)
+    group = project_group(job.project_id) if job.project_id else user_group(job.created_by_id or 0)
     publish(group, "job.progress", job_event(job))
 
 

@@ -366,6 +366,19 @@ class Job(models.Model):
         elapsed = (timezone.now() - self.started_at).total_seconds()
         return elapsed / self.done * (self.total - self.done)
 
+    @property
+    def project_pk(self) -> int:
+        """The id of the job's project: every kind but a download belongs to one."""
+        if self.project_id is None:
+            raise ValueError(f"Job {self.pk} belongs to no project.")
+        return self.project_id
+
+    @property
+    def owning_project(self) -> Project:
+        if self.project is None:
+            raise ValueError(f"Job {self.pk} belongs to no project.")
+        return self.project
+
     def request_cancel(self) -> bool:
         """Ask a running job to stop; the worker sees it at its next check."""
         updated = Job.objects.filter(pk=self.pk, status__in=self.ACTIVE).update(

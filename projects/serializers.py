@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
@@ -59,7 +61,7 @@ class MemberRoleInput(serializers.Serializer):
 
 
 HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
-HEX_COLOR_ERROR = {"invalid": "Use a hex colour such as #1f77b4."}
+HEX_COLOR_ERROR: dict[str, Any] = {"invalid": "Use a hex colour such as #1f77b4."}
 
 
 class LabelSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import IntegrityError, transaction
 
 from projects.models import Label, Membership, Project, Role
@@ -142,7 +142,7 @@ def demo_project_create(*, owner) -> Project | None:
     from projects.sources.services import source_upload_create, upload_files
 
     data_dir = Path(skimage.__file__).parent / "data"
-    files = [
+    files: list[UploadedFile] = [
         SimpleUploadedFile(name, (data_dir / name).read_bytes())
         for name in DEMO_IMAGES
         if (data_dir / name).is_file()

@@ -195,7 +195,7 @@ def _automask_job_image(*, job_id: int, image: Image) -> str | None:
     except ValidationError as error:
         return " ".join(error.messages)
     publish(
-        project_group(job.project_id),
+        project_group(job.project_pk),
         "automask.image",
         {"job": job.pk, "image": image.pk, "run": run.pk, "masks": run.masks.count()},
     )

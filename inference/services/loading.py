@@ -86,7 +86,7 @@ def model_load_run(*, job_id: int) -> None:
         device = getattr(model, "device", "cpu")
         message = f"Loaded {ref.key} on {device} in {seconds:.2f} s."
         _state_update(
-            progress.job.project_id,
+            progress.job.project_pk,
             active=ref.as_dict(),
             status="loaded",
             message=message,
@@ -106,9 +106,9 @@ def _load_end_state(job_id: int) -> None:
     """Reflect a failed or cancelled load in the project state; the previous model stays."""
     job = Job.objects.get(pk=job_id)
     if job.status in (Job.Status.FAILED, Job.Status.CANCELLED):
-        state = job.project.model_selection
+        state = job.owning_project.model_selection
         if state.get("job_id") == job.pk:
-            _state_update(job.project_id, status=job.status, message=job.message)
+            _state_update(job.project_pk, status=job.status, message=job.message)
 
 
 def model_load_cancel(*, project: Project) -> Job | None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -218,7 +219,7 @@ class ArchiveError(ValidationError):
 
 
 def _rows(table: Table, project: Project) -> Iterator[models.Model]:
-    lookups = {
+    lookups: dict[str, dict[str, Any]] = {
         "project": {"pk": project.pk},
         "labels": {"project": project},
         "credentials": {"project": project},
@@ -231,7 +232,7 @@ def _rows(table: Table, project: Project) -> Iterator[models.Model]:
     }
     related = [name for name in table.users]
     yield from (
-        table.model.objects.filter(**lookups[table.name])
+        table.model._default_manager.filter(**lookups[table.name])
         .select_related(*related)
         .order_by("pk")
         .iterator(chunk_size=1000)

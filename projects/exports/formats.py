@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
@@ -161,7 +162,7 @@ def write_coco(
         )
         for mask in export.masks:
             rle = _checked(export, mask)
-            annotation = {
+            annotation: dict[str, Any] = {
                 "id": len(annotations) + 1,
                 "image_id": export.image.pk,
                 "category_id": mask.label_id if mask.label_id else UNLABELED_CATEGORY_ID,
@@ -436,7 +437,7 @@ def write_binary_mask(
     target: Path,
     progress: Progress,
 ) -> dict:
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": "binary_mask",
         "version": 1,
         "project": project.name,
@@ -451,7 +452,7 @@ def write_binary_mask(
         for count, export in enumerate(images, start=1):
             stem = stems(export)
             height, width = export.size
-            entry = {
+            entry: dict[str, Any] = {
                 "image_id": export.image.pk,
                 "file_name": _file_name(export),
                 "width": width,

@@ -57,7 +57,7 @@ class ExportImage:
 def scope_images(project: Project, scope: Scope) -> QuerySet[Image]:
     images = pool_images(project)
     if scope.kind == "image":
-        return images.filter(pk=scope.image_id)
+        return images.filter(pk=scope.image_id or 0)
     if scope.kind == "filter":
         if scope.completed_only:
             images = images.filter(completed=True)

@@ -49,7 +49,7 @@ def export_validate(*, project: Project, scope: Scope, options: ExportOptions) -
     errors = {}
     if scope.kind not in SCOPES:
         errors["scope"] = f"Scope must be one of {', '.join(SCOPES)}."
-    elif scope.kind == "image" and not project.images.filter(pk=scope.image_id).exists():
+    elif scope.kind == "image" and not project.images.filter(pk=scope.image_id or 0).exists():
         errors["image_id"] = "Choose an image of this project to export."
     if scope.source_id is not None and not project.sources.filter(pk=scope.source_id).exists():
         errors["source_id"] = "That source is not in this project."
@@ -183,17 +183,18 @@ def export_run(*, job_id: int) -> Job:
 
     def work(progress: JobProgress) -> str:
         job = progress.job
+        project = job.owning_project
         scope, options = export_from_params(job.params)
         name = f"{job.pk}.{EXTENSION[options.format]}"
         relative = Path(EXPORT_DIR) / str(job.project_id) / name
         target = Path(settings.MEDIA_ROOT) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".part")
-        total = scope_images(job.project, scope).count()
+        total = scope_images(project, scope).count()
         progress.start(total=total, message="Exporting")
         try:
             counts = export_write(
-                project=job.project,
+                project=project,
                 scope=scope,
                 options=options,
                 target=partial,
@@ -212,7 +213,7 @@ def export_run(*, job_id: int) -> Job:
         job.done = total
         job.result = {
             "file": relative.as_posix(),
-            "filename": export_file_name(job.project, options, f"-{job.pk}"),
+            "filename": export_file_name(project, options, f"-{job.pk}"),
             "content_type": CONTENT_TYPE[EXTENSION[options.format]],
             "size": target.stat().st_size,
             **counts,
@@ -222,7 +223,7 @@ def export_run(*, job_id: int) -> Job:
     run_job(job_id, work)
     job = Job.objects.get(pk=job_id)
     if job.status == Job.Status.DONE:
-        export_files_prune(project_id=job.project_id)
+        export_files_prune(project_id=job.project_pk)
     return job
 
 

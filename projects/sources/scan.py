@@ -168,7 +168,7 @@ def _insert_statement(source: Source) -> tuple[dict, str]:
     values.update(project_id=source.project_id, source_id=source.pk, added_at=timezone.now())
     template = {f.attname: f.get_db_prep_save(values[f.attname], connection) for f in fields}
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = (
         f"INSERT INTO {quote(Image._meta.db_table)} ({columns}) VALUES ({marks}) "

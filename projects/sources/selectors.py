@@ -13,7 +13,8 @@ def project_sources(project: Project, *, include_removed: bool = False) -> Query
 
 
 def source_with_count(source: Source) -> Source:
-    source.image_count = source.images.count()
+    """The source with `image_count` set, as the source serializers read it."""
+    setattr(source, "image_count", source.images.count())  # noqa: B010 (not a model field)
     return source
 
 

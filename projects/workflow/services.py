@@ -233,7 +233,12 @@ def prediction_choose(
             created_by=user,
             updated_by=user,
         )
-        step = (EditStep.Kind.CREATE, obj.pk, None, snapshot(obj))
+        step: tuple[str, int, dict | None, dict | None] = (
+            EditStep.Kind.CREATE,
+            obj.pk,
+            None,
+            snapshot(obj),
+        )
     else:
         obj = MaskObject.objects.select_for_update().get(pk=target.pk)
         before = snapshot(obj)
