@@ -5,6 +5,9 @@ boxes, scores) are JSON lists, and logits (.npy) and mask inputs (compressed .np
 under media referenced by path (see projects.encoding).
 """
 
+import colorsys
+from collections.abc import Iterable, Iterator
+
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -56,9 +59,59 @@ class Membership(models.Model):
         return f"{self.user} in {self.project} ({self.role})"
 
 
+# Sasha Trubetskoy's 20 distinct colours: a new label takes the first one its project does
+# not use yet, so labels look apart and colour-keyed readers (Pascal VOC) keep them apart.
+LABEL_PALETTE = (
+    "#e6194b",
+    "#3cb44b",
+    "#ffe119",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#42d4f4",
+    "#f032e6",
+    "#bfef45",
+    "#fabed4",
+    "#469990",
+    "#dcbeff",
+    "#9a6324",
+    "#fffac8",
+    "#800000",
+    "#aaffc3",
+    "#808000",
+    "#ffd8b1",
+    "#000075",
+    "#a9a9a9",
+)
+# A turn of the golden angle on the colour wheel: each round of variations lands between the
+# hues already used.
+_HUE_TURN = 0.381966
+
+
+def label_color_free(taken: Iterable[str]) -> str:
+    """The first colour of the palette not in `taken`; once all are taken, the palette with
+    its hues turned, round after round; in the end any free #rrggbb, so never a taken one."""
+    used = {color.lower() for color in taken}
+    return next(color for color in _label_colors() if color not in used)
+
+
+def _label_colors() -> Iterator[str]:
+    yield from LABEL_PALETTE
+    for turn in range(1, 64):
+        for color in LABEL_PALETTE:
+            red, green, blue = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+            hue, lightness, saturation = colorsys.rgb_to_hls(red, green, blue)
+            turned = colorsys.hls_to_rgb((hue + turn * _HUE_TURN) % 1, lightness, saturation)
+            yield "#" + "".join(f"{round(channel * 255):02x}" for channel in turned)
+    for value in range(0x1000000):
+        yield f"#{value:06x}"
+
+
 class Label(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
     name = models.CharField(max_length=100)
+    # Labels made by the services take a free colour of LABEL_PALETTE; this default is its
+    # first colour, for rows made otherwise.
     color = models.CharField(max_length=7, default="#e6194b")  # #rrggbb
 
     class Meta:

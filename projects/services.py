@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import IntegrityError, transaction
 
-from projects.models import Label, Membership, Project, Role
+from projects.models import Label, Membership, Project, Role, label_color_free
 
-DEFAULT_LABELS = [("object", "#e6194b")]
+DEFAULT_LABELS = ("object",)
 STATE_FIELDS = ("ui_settings", "export_settings")
 
 
@@ -24,8 +24,9 @@ def project_create(*, name: str, description: str = "", owner) -> Project:
         raise ValidationError({"name": f"A project named {name!r} exists already."})
     project = Project.objects.create(name=name, description=description, created_by=owner)
     Membership.objects.create(project=project, user=owner, role=Role.OWNER)
-    for label_name, color in DEFAULT_LABELS:
-        Label.objects.create(project=project, name=label_name, color=color)
+    for label_name in DEFAULT_LABELS:
+        taken = project.labels.values_list("color", flat=True)
+        Label.objects.create(project=project, name=label_name, color=label_color_free(taken))
     return project
 
 
@@ -89,11 +90,18 @@ def _ensure_another_owner(project: Project, user) -> None:
         raise ValidationError({"role": "A project keeps at least one owner."})
 
 
-def label_create(*, project: Project, name: str, color: str = "#e6194b") -> Label:
-    label = Label(project=project, name=name.strip(), color=color)
-    label.full_clean()
+def label_create(*, project: Project, name: str, color: str | None = None) -> Label:
+    """A new label; without a colour it takes the first palette colour its project does not
+    use yet."""
     try:
-        label.save()
+        with transaction.atomic():
+            if color is None:
+                # Two labels made at once must not both take the same free colour.
+                Project.objects.select_for_update().get(pk=project.pk)
+                color = label_color_free(project.labels.values_list("color", flat=True))
+            label = Label(project=project, name=name.strip(), color=color)
+            label.full_clean()
+            label.save()
     except IntegrityError:
         raise ValidationError({"name": f"The label {name!r} exists already."}) from None
     return label

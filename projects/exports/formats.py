@@ -9,7 +9,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -20,8 +20,8 @@ from PIL import Image as PILImage
 
 from projects.encoding import array_open, rle_area, rle_bbox, rle_to_mask
 from projects.exports.masks import coco_segmentation, uncompressed_counts, uncompressed_rle
-from projects.exports.selectors import ExportImage, ExportMask
-from projects.models import Label, Project
+from projects.exports.selectors import ExportImage, ExportMask, export_sizes
+from projects.models import Label, Project, label_color_free
 
 FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc")
 # The project archive can also be made as an export job, for projects too large to wait for.
@@ -46,7 +46,8 @@ EXTENSION = {
 }
 CONTENT_TYPE = {"json": "application/json", "zip": "application/zip", "csv": "text/csv"}
 UNLABELED = "unlabeled"
-UNLABELED_CATEGORY_ID = 0
+BACKGROUND_COLOR = "#000000"
+UNLABELED_COLOR = "#808080"
 SEED_SOURCE = {"upload": "client", "folder": "server", "azure_blob": "blob", "url": "url"}
 
 Progress = Callable[[int], None]
@@ -63,35 +64,94 @@ class ExportOptions:
 
 @dataclass
 class Categories:
-    """The project's labels as classes: COCO ids are label ids (0 for unlabeled masks); the
-    PNG formats use indexes 1..N in name order, then `unlabeled`, with 0 the background."""
+    """The project's labels as classes 1..N in name order, then `unlabeled` (N + 1) for
+    masks without a label: the COCO category ids (COCO readers take 0 for the background)
+    and the PNG formats' class indexes, where 0 is the background."""
 
     labels: list[Label]
     index_of: dict[int | None, int] = field(init=False)
+    palette: list[tuple[int, int, int]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.index_of = {label.pk: i + 1 for i, label in enumerate(self.labels)}
         self.index_of[None] = len(self.labels) + 1
+        self.palette = [_rgb(color) for color in self._distinct_colors()]
 
-    def coco(self) -> list[dict]:
+    def of(self, label_id: int | None) -> int:
+        """The class of a mask; a label gone since is no class any more."""
+        return self.index_of.get(label_id, self.index_of[None])
+
+    def coco(self, *, unlabeled: bool) -> list[dict]:
+        """The categories; `unlabeled` only where some mask has no label."""
         categories = [
-            {"id": label.pk, "name": label.name, "supercategory": "", "color": label.color}
+            {
+                "id": self.index_of[label.pk],
+                "name": label.name,
+                "supercategory": "",
+                "color": label.color,
+                "label_id": label.pk,
+            }
             for label in self.labels
         ]
-        categories.append(
-            {"id": UNLABELED_CATEGORY_ID, "name": UNLABELED, "supercategory": "", "color": ""}
-        )
+        if unlabeled:
+            categories.append(
+                {
+                    "id": self.index_of[None],
+                    "name": UNLABELED,
+                    "supercategory": "",
+                    "color": UNLABELED_COLOR,
+                }
+            )
         return categories
 
     def names(self) -> list[str]:
         return ["background", *(label.name for label in self.labels), UNLABELED]
 
     def colors(self) -> list[tuple[int, int, int]]:
-        colors = [(0, 0, 0)]
+        """One colour per class, in class order: background, the labels, unlabeled."""
+        return self.palette
+
+    def _distinct_colors(self) -> list[str]:
+        # Readers of VOC maps (datumaro, CVAT) tell classes apart by colour, so no two
+        # classes share one: a label painted like another, or black or grey, is drawn in
+        # the first palette colour still free.
+        taken = {BACKGROUND_COLOR, UNLABELED_COLOR}
+        colors = []
         for label in self.labels:
-            red, green, blue = (int(label.color[i : i + 2], 16) for i in (1, 3, 5))
-            colors.append((red, green, blue))
-        return [*colors, (128, 128, 128)]
+            color = label.color.lower()
+            if color in taken:
+                color = label_color_free(taken)
+            taken.add(color)
+            colors.append(color)
+        return [BACKGROUND_COLOR, *colors, UNLABELED_COLOR]
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return red, green, blue
+
+
+def _readable(
+    images: Iterable[ExportImage], progress: Progress, skipped: list[dict]
+) -> Iterator[ExportImage]:
+    """The images whose size is known (read now for those never opened), each counted as
+    done once written; those that cannot be read go to `skipped`, with the reason."""
+    for count, export in enumerate(export_sizes(images), start=1):
+        if export.unreadable:
+            skipped.append(
+                {
+                    "image_id": export.image.pk,
+                    "path": export.image.path,
+                    "reason": export.unreadable,
+                }
+            )
+        else:
+            yield export
+        progress(count)
+
+
+def _counts(images: int, masks: int, skipped: list[dict]) -> dict:
+    return {"images": images, "masks": masks, **({"skipped": skipped} if skipped else {})}
 
 
 def _file_name(export: ExportImage) -> str:
@@ -148,7 +208,8 @@ def write_coco(
 ) -> dict:
     coco_images: list[dict] = []
     annotations: list[dict] = []
-    for count, export in enumerate(images, start=1):
+    skipped: list[dict] = []
+    for export in _readable(images, progress, skipped):
         height, width = export.size
         coco_images.append(
             {
@@ -165,7 +226,7 @@ def write_coco(
             annotation: dict[str, Any] = {
                 "id": len(annotations) + 1,
                 "image_id": export.image.pk,
-                "category_id": mask.label_id if mask.label_id else UNLABELED_CATEGORY_ID,
+                "category_id": categories.of(mask.label_id),
                 "segmentation": coco_segmentation(rle, options.mask_form),
                 "area": rle_area(rle),
                 "bbox": rle_bbox(rle),
@@ -176,7 +237,7 @@ def write_coco(
             if mask.score is not None:
                 annotation["score"] = mask.score
             annotations.append(annotation)
-        progress(count)
+    unlabeled = categories.of(None)
     document = {
         "info": {
             "description": f"{project.name}: masks exported from the annotator",
@@ -187,12 +248,14 @@ def write_coco(
         },
         "licenses": [],
         "images": coco_images,
-        "categories": categories.coco(),
+        "categories": categories.coco(
+            unlabeled=any(a["category_id"] == unlabeled for a in annotations)
+        ),
         "annotations": annotations,
     }
     with target.open("w", encoding="utf-8") as out:
         json.dump(document, out, separators=(",", ":"))
-    return {"images": len(coco_images), "masks": len(annotations)}
+    return _counts(len(coco_images), len(annotations), skipped)
 
 
 # CSV --------------------------------------------------------------------------------------
@@ -231,10 +294,12 @@ def write_csv(
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
+        # CSV rows are masks, whose size is the image's: an image without masks adds no row
+        # and needs no read.
         for count, export in enumerate(images, start=1):
-            height, width = export.size
             for mask in export.masks:
                 rle = _checked(export, mask)
+                height, width = export.size
                 if options.mask_form == "uncompressed_rle":
                     counts = " ".join(map(str, uncompressed_counts(rle_to_mask(rle))))
                 else:
@@ -373,7 +438,8 @@ def write_seed_json(
 ) -> dict:
     entries: dict[str, dict] = {}
     masks = 0
-    for count, export in enumerate(images, start=1):
+    skipped: list[dict] = []
+    for export in _readable(images, progress, skipped):
         for mask in export.masks:
             _checked(export, mask)
         masks += len(export.masks)
@@ -381,7 +447,6 @@ def write_seed_json(
         if key in entries:
             key = f"{key}#{export.image.pk}"  # the same picture twice in the pool
         entries[key] = _seed_entry(export, options)
-        progress(count)
     document = {
         "project": {
             "name": project.name,
@@ -396,7 +461,7 @@ def write_seed_json(
     }
     with target.open("w", encoding="utf-8") as out:
         json.dump(document, out, separators=(",", ":"))
-    return {"images": len(entries), "masks": masks}
+    return _counts(len(entries), masks, skipped)
 
 
 # PNG formats ------------------------------------------------------------------------------
@@ -423,7 +488,7 @@ def _class_map(export: ExportImage, masks: list[ExportMask], categories: Categor
     objects = np.zeros((height, width), dtype=np.uint8)
     for number, mask in enumerate(masks, start=1):
         pixels = rle_to_mask(_checked(export, mask))
-        classes[pixels] = categories.index_of.get(mask.label_id, categories.index_of[None])
+        classes[pixels] = categories.of(mask.label_id)
         objects[pixels] = number
     return classes, objects
 
@@ -448,8 +513,9 @@ def write_binary_mask(
     }
     stems = Stems()
     total = 0
+    skipped: list[dict] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for count, export in enumerate(images, start=1):
+        for export in _readable(images, progress, skipped):
             stem = stems(export)
             height, width = export.size
             entry: dict[str, Any] = {
@@ -467,25 +533,22 @@ def write_binary_mask(
                     {
                         "file": member,
                         "label": mask.label or UNLABELED,
-                        "class_index": categories.index_of.get(
-                            mask.label_id, categories.index_of[None]
-                        ),
+                        "class_index": categories.of(mask.label_id),
                         "score": mask.score,
                         "bbox": rle_bbox(rle),
                         "area": rle_area(rle),
                         **_record_attributes(mask),
                     }
                 )
-            # An image never opened and without masks has no known size, so no map.
-            if options.label_map and height and width:
+            if options.label_map:
                 classes, _ = _class_map(export, _paint_order(export.masks), categories)
                 entry["label_map"] = f"label_maps/{stem}.png"
                 archive.writestr(entry["label_map"], _png(classes, categories.colors()))
             manifest["images"].append(entry)
             total += len(export.masks)
-            progress(count)
+        manifest["skipped"] = skipped
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-    return {"images": len(manifest["images"]), "masks": total}
+    return _counts(len(manifest["images"]), total, skipped)
 
 
 def write_voc(
@@ -501,24 +564,21 @@ def write_voc(
     SegmentationObject (instance index per pixel) palette PNGs, named after the images."""
     stems = Stems()
     names, total = [], 0
+    skipped: list[dict] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for count, export in enumerate(images, start=1):
+        for export in _readable(images, progress, skipped):
             masks = _paint_order(export.masks)
             if len(masks) > 254:
                 raise ValueError(
                     f"Image {export.image.path!r} has {len(masks)} masks; Pascal VOC object "
                     "maps hold at most 254 per image. Export binary_mask instead."
                 )
-            if not all(export.size):
-                progress(count)
-                continue  # never opened and no masks: no known size to draw a map at
             stem = stems(export)
             classes, objects = _class_map(export, masks, categories)
             archive.writestr(f"SegmentationClass/{stem}.png", _png(classes, categories.colors()))
             archive.writestr(f"SegmentationObject/{stem}.png", _png(objects, _object_palette()))
             names.append(stem)
             total += len(masks)
-            progress(count)
         archive.writestr("ImageSets/Segmentation/default.txt", "".join(f"{n}\n" for n in names))
         archive.writestr(
             "labelmap.txt",
@@ -528,7 +588,7 @@ def write_voc(
                 for name, (r, g, b) in zip(categories.names(), categories.colors(), strict=True)
             ),
         )
-    return {"images": len(names), "masks": total}
+    return _counts(len(names), total, skipped)
 
 
 def _object_palette() -> list[tuple[int, int, int]]:

@@ -1,12 +1,20 @@
 """Reads for exports: which images a choice of scope covers and the masks of their records."""
 
-from collections.abc import Iterator
+import hashlib
+import io
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
+from PIL import Image as PILImage
 
+from projects.crypto import CredentialKeyError
 from projects.models import AutomaskMask, Image, Label, MaskObject, Prediction, Project
 from projects.selectors import pool_images
+from projects.sources.reader import ImageInvalid, ImageUnavailable, read_bytes
 
 RECORD_KINDS = ("objects", "predictions", "automask")
 SCOPES = ("image", "pool", "filter")
@@ -43,6 +51,11 @@ class ExportImage:
     masks: list[ExportMask] = field(default_factory=list)
     predictions: list[Prediction] = field(default_factory=list)
     automask_runs: list = field(default_factory=list)
+    unreadable: str = ""  # why the size cannot be known: the image is left out, with this
+
+    @property
+    def size_known(self) -> bool:
+        return bool(self.image.height and self.image.width) or bool(self.masks)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -51,7 +64,7 @@ class ExportImage:
             return self.image.height, self.image.width
         for mask in self.masks:
             return int(mask.rle["size"][0]), int(mask.rle["size"][1])
-        return 0, 0
+        raise ValueError(f"The size of image {self.image.path!r} is not known; read it first.")
 
 
 def scope_images(project: Project, scope: Scope) -> QuerySet[Image]:
@@ -94,6 +107,63 @@ def export_images(
             _add_automask(by_id, keep_records)
         for pk in chunk:
             yield by_id[pk]
+
+
+def export_sizes(exports: Iterable[ExportImage]) -> Iterator[ExportImage]:
+    """Each image with its size known. An image never opened has its header read once and
+    its size recorded, as its first read would; one that cannot be read is flagged
+    unavailable as that read would, and says why in `unreadable`."""
+    for export in exports:
+        if not export.size_known:
+            export.unreadable = _size_record(export.image)
+        yield export
+
+
+def _size_record(image: Image) -> str:
+    if not image.available:
+        # Already flagged, with the reason: a re-scan or opening it reads it again.
+        return image.unavailable_reason or "The image is flagged unavailable."
+    try:
+        data = read_bytes(image)
+        width, height = _header_size(data)
+    except (ImageUnavailable, ImageInvalid, CredentialKeyError) as error:
+        image.mark_unavailable(str(error))
+        return str(error)
+    changed = {"width": width, "height": height, "checked_at": timezone.now()}
+    if not image.key:
+        changed["key"] = hashlib.sha256(data).hexdigest()
+    for name, value in changed.items():
+        setattr(image, name, value)
+    image.save(update_fields=list(changed))
+    return ""
+
+
+# EXIF orientations that turn the picture a quarter: a person sees it with width and height
+# swapped (what ImageOps.exif_transpose does to the pixels on a full read).
+QUARTER_TURNS = {5, 6, 7, 8}
+
+
+def _header_size(data: bytes) -> tuple[int, int]:
+    """(width, height) as a person sees the image, from its header: the pixels are decoded
+    only where the orientation is stored after them (PNG)."""
+    try:
+        with warnings.catch_warnings():
+            # The size is only read here; the limit below refuses what the warning is about.
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as picture:
+                width, height = picture.size
+                orientation = picture.getexif().get(0x0112, 1)
+    except PILImage.DecompressionBombError as error:
+        raise ImageInvalid(f"The image is too large: {error}") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInvalid(f"The file is not a readable image ({error}).") from None
+    limit = settings.ANNOTATOR_MAX_IMAGE_PIXELS
+    if width * height > limit:
+        raise ImageInvalid(
+            f"The image is too large: {width} x {height} pixels is more than the {limit:,} "
+            "this server accepts (ANNOTATOR_MAX_IMAGE_PIXELS)"
+        )
+    return (height, width) if orientation in QUARTER_TURNS else (width, height)
 
 
 def _add_objects(by_id: dict[int, ExportImage]) -> None:

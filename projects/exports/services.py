@@ -25,6 +25,7 @@ from projects.exports.formats import (
     Categories,
     ExportOptions,
 )
+from projects.exports.masks import MASK_FORMS
 from projects.exports.selectors import (
     RECORD_KINDS,
     SCOPES,
@@ -105,6 +106,11 @@ def export_choices(*, project: Project, data: dict) -> tuple[Scope, ExportOption
     options = {**DEFAULT_OPTIONS, **_known(saved, OPTION_FIELDS)}
     options.update({name: value for name, value in data.items() if name in OPTION_FIELDS})
     options["records"] = tuple(sorted(options.get("records") or ()))
+    forms = MASK_FORMS_FOR.get(options["format"])
+    if "mask_form" not in data and forms and options["mask_form"] not in forms:
+        # A saved form this format cannot take (polygons, saved by a COCO export, for CSV)
+        # gives way to the format's default; only a form asked for now is refused.
+        options["mask_form"] = forms[0]
     return Scope(**scope), ExportOptions(**options)
 
 
@@ -118,8 +124,12 @@ def export_settings_remember(*, project: Project, params: dict, user) -> None:
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
         choices = {key: value for key, value in params.items() if key != "scope"}
+        saved_choices = locked.export_settings.get("choices")
+        saved_choices = saved_choices if isinstance(saved_choices, dict) else {}
+        if _kept_form(saved_choices.get("mask_form"), params):
+            choices["mask_form"] = saved_choices["mask_form"]
         # A one-image export is a quick look, not a choice for the next export's scope.
-        saved = (locked.export_settings.get("choices") or {}).get("scope", {})
+        saved = saved_choices.get("scope", {})
         scope = saved if params["scope"]["kind"] == "image" else params["scope"]
         locked.export_settings = {
             **locked.export_settings,
@@ -132,6 +142,18 @@ def export_settings_remember(*, project: Project, params: dict, user) -> None:
         }
         locked.save(update_fields=["export_settings", "updated_at"])
     project.export_settings = locked.export_settings
+
+
+def _kept_form(saved: object, params: dict) -> bool:
+    """Whether a saved mask form outlives this export: one its format could not take, where
+    the export used the format's default, stays for the next export of a format that can."""
+    forms = MASK_FORMS_FOR.get(params["format"], ())
+    return (
+        bool(forms)
+        and saved in MASK_FORMS
+        and saved not in forms
+        and params["mask_form"] == forms[0]
+    )
 
 
 def export_start(

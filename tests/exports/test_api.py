@@ -1,5 +1,6 @@
 """The export and archive endpoints as a client uses them."""
 
+import csv
 import io
 import json
 import zipfile
@@ -14,7 +15,7 @@ from pycocotools.coco import COCO
 
 from projects.exports.services import export_run
 from projects.jobs import JobProgress
-from projects.models import Image, Job, MaskObject, Membership, Project, Role
+from projects.models import Image, Job, MaskObject, Membership, Project, Role, Source
 
 
 def start(client, project, **data):
@@ -283,3 +284,45 @@ def test_the_archive_of_a_large_project_can_be_made_as_a_job(
         client, annotated.project, format="archive", scope="image", image_id=annotated.images[0].pk
     )
     assert "whole project" in refused.json()["error"]["message"]
+
+
+def test_a_remembered_polygons_form_does_not_break_csv_and_seed_json(
+    annotated, team, api_client, eager_tasks, django_capture_on_commit_callbacks
+):
+    client = api_client(team.annotator)
+    image = annotated.images[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        coco = start(client, annotated.project, format="coco", mask_form="polygons")
+    assert coco.status_code == 202, coco.content
+    # As the export dialog asks: the format alone, the polygons choice left out for it.
+    csv_export = start(client, annotated.project, scope="image", image_id=image.pk, format="csv")
+    assert csv_export.status_code == 200, csv_export.content
+    rows = list(csv.DictReader(io.StringIO(csv_export.content.decode())))
+    assert [row["rle_form"] for row in rows] == ["coco_rle"] * 3
+    seed = start(client, annotated.project, scope="image", image_id=image.pk, format="seed_json")
+    assert seed.status_code == 200, seed.content
+    assert json.loads(seed.content)["project"]["mask_form"] == "coco_rle"
+    # The choice stays for the format that takes it.
+    again = start(client, annotated.project, scope="image", image_id=image.pk, format="coco")
+    assert json.loads(again.content)["info"]["mask_form"] == "polygons"
+
+
+def test_labels_made_through_the_api_export_as_distinct_voc_classes(team, api_client):
+    client = api_client(team.owner)
+    route = reverse("api:api-labels", kwargs={"project_id": team.project.pk})
+    colors = [client.get(route).json()[0]["color"]]  # the project's "object" label
+    for number in range(24):  # past the 20 colours of the palette
+        response = client.post(route, {"name": f"class {number}"}, format="json")
+        assert response.status_code == 201, response.content
+        colors.append(response.json()["color"])
+    assert colors[:4] == ["#e6194b", "#3cb44b", "#ffe119", "#4363d8"]
+    assert len(set(colors)) == 25
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="up")
+    image = Image.objects.create(
+        project=team.project, source=source, path="a.png", width=8, height=6
+    )
+    response = start(client, team.project, scope="image", image_id=image.pk, format="voc")
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        lines = archive.read("labelmap.txt").decode().splitlines()[1:]
+    # Colour-keyed VOC readers (datumaro) make one class per colour of the label map.
+    assert len({line.split(":")[1] for line in lines}) == len(lines) == 1 + 25 + 1

@@ -3,7 +3,10 @@
 import csv
 import io
 import json
+import threading
 import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -12,11 +15,12 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from projects.encoding import mask_to_rle, rle_to_mask
-from projects.exports.formats import UNLABELED_CATEGORY_ID, ExportOptions
+from projects.exports.formats import ExportOptions
 from projects.exports.selectors import Scope
 from projects.exports.services import export_write
-from projects.models import Image, MaskObject, Source
+from projects.models import Image, Label, MaskObject, Source
 from projects.sources import reader
+from tests.conftest import write_png
 
 ALL_RECORDS = ("objects", "predictions", "automask")
 
@@ -60,12 +64,16 @@ def test_coco_images_keep_ids_names_and_sizes(annotated, tmp_path):
     }
 
 
-def test_coco_categories_are_the_project_labels(annotated, tmp_path):
+def test_coco_categories_are_the_project_labels_numbered_from_one(annotated, tmp_path):
     coco = load_coco(export(annotated, tmp_path, format="coco")[0])
-    names = {c["id"]: c["name"] for c in coco.dataset["categories"]}
-    assert names == {
-        **{label.pk: label.name for label in annotated.labels.values()},
-        UNLABELED_CATEGORY_ID: "unlabeled",
+    categories = {c["id"]: (c["name"], c.get("label_id")) for c in coco.dataset["categories"]}
+    labels = annotated.labels
+    # COCO readers (torchvision, detectron2, datumaro) take category 0 for the background.
+    assert categories == {
+        1: ("cell", labels["cell"].pk),
+        2: ("nucleus", labels["nucleus"].pk),
+        3: ("object", labels["object"].pk),
+        4: ("unlabeled", None),
     }
     by_record = {
         a["attributes"]["record_id"]: a
@@ -73,9 +81,16 @@ def test_coco_categories_are_the_project_labels(annotated, tmp_path):
         if a["attributes"]["record"] == "object"
     }
     ring, pair, edge = annotated.objects[:3]
-    assert by_record[ring.pk]["category_id"] == annotated.labels["cell"].pk
-    assert by_record[pair.pk]["category_id"] == annotated.labels["nucleus"].pk
-    assert by_record[edge.pk]["category_id"] == UNLABELED_CATEGORY_ID
+    assert by_record[ring.pk]["category_id"] == 1
+    assert by_record[pair.pk]["category_id"] == 2
+    assert by_record[edge.pk]["category_id"] == 4
+
+
+def test_coco_lists_unlabeled_only_when_a_mask_has_no_label(annotated, tmp_path):
+    MaskObject.objects.filter(label__isnull=True).delete()
+    coco = load_coco(export(annotated, tmp_path, format="coco", records=("objects",))[0])
+    assert [c["name"] for c in coco.dataset["categories"]] == ["cell", "nucleus", "object"]
+    assert {a["category_id"] for a in coco.dataset["annotations"]} == {1, 2}
 
 
 def test_coco_bbox_and_score_follow_the_masks(annotated, tmp_path):
@@ -286,15 +301,133 @@ def test_filter_by_source_and_same_names_in_two_sources(annotated, tmp_path):
     assert names == ["plate-0", "plate-1", "plate-2", f"plate-0_{twin.pk}"]
 
 
-@pytest.mark.parametrize("format", ["coco", "binary_mask", "seed_json", "csv", "voc"])
-def test_images_never_opened_do_not_break_an_export(team, tmp_path, format):
-    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="new")
-    Image.objects.create(project=team.project, source=source, path="unseen.png")
-    target = tmp_path / "export"
+def pool_export(project, tmp_path, format: str) -> tuple:
+    target = tmp_path / f"export-{format}"
     counts = export_write(
-        project=team.project,
+        project=project,
         scope=Scope("pool"),
         options=ExportOptions(format=format, label_map=True),
         target=target,
     )
-    assert counts["masks"] == 0 and target.stat().st_size > 0
+    return target, counts
+
+
+def exported_sizes(format: str, path) -> list[tuple[int, int]]:
+    """(width, height) of each image, as the export file gives it to a reader."""
+    if format == "coco":
+        return [(i["width"], i["height"]) for i in json.loads(path.read_text())["images"]]
+    if format == "seed_json":
+        entries = json.loads(path.read_text())["images"].values()
+        return [(entry["width"], entry["height"]) for entry in entries]
+    with zipfile.ZipFile(path) as archive:
+        if format == "binary_mask":
+            manifest = json.loads(archive.read("manifest.json"))
+            return [(entry["width"], entry["height"]) for entry in manifest["images"]]
+        maps = [n for n in archive.namelist() if n.startswith("SegmentationClass/")]
+        return [PILImage.open(io.BytesIO(archive.read(name))).size for name in maps]
+
+
+SIZED_FORMATS = ["coco", "seed_json", "binary_mask", "voc"]
+
+
+@pytest.mark.parametrize("format", SIZED_FORMATS)
+def test_an_image_never_opened_exports_at_its_true_size(team, settings, tmp_path, format):
+    write_png(settings.ANNOTATOR_UPLOAD_DIR / "unseen.png", width=30, height=20)
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="new")
+    image = Image.objects.create(project=team.project, source=source, path="unseen.png")
+
+    path, counts = pool_export(team.project, tmp_path, format)
+    assert exported_sizes(format, path) == [(30, 20)]
+    assert counts == {"images": 1, "masks": 0}
+    image.refresh_from_db()
+    assert (image.width, image.height) == (30, 20)  # recorded: the next export reads nothing
+
+    (settings.ANNOTATOR_UPLOAD_DIR / "unseen.png").unlink()
+    path, counts = pool_export(team.project, tmp_path, format)
+    assert exported_sizes(format, path) == [(30, 20)] and "skipped" not in counts
+
+
+@pytest.fixture
+def web_folder(tmp_path, settings):
+    """A real HTTP server on 127.0.0.1 serving a folder; `gets` lists the paths fetched."""
+    settings.ANNOTATOR_URL_ALLOW_PRIVATE = True
+    folder = tmp_path / "web"
+    folder.mkdir()
+    gets: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def do_GET(self):
+            gets.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}", gets
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_a_remote_image_never_opened_is_fetched_once_for_its_size(team, tmp_path, web_folder):
+    folder, base, gets = web_folder
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90 degrees: portrait
+    PILImage.new("RGB", (40, 20), "red").save(folder / "phone.jpg", exif=exif.tobytes())
+    url = f"{base}/phone.jpg"
+    source = Source.objects.create(
+        project=team.project, kind=Source.Kind.URL, name="web", location={"urls": [url]}
+    )
+    Image.objects.create(project=team.project, source=source, path=url)
+    for _ in range(2):
+        path, _ = pool_export(team.project, tmp_path, "coco")
+        assert exported_sizes("coco", path) == [(20, 40)]
+    assert gets == ["/phone.jpg"]
+
+
+@pytest.mark.parametrize("format", SIZED_FORMATS)
+def test_an_image_that_cannot_be_read_is_skipped_with_the_reason(team, tmp_path, format):
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="new")
+    image = Image.objects.create(project=team.project, source=source, path="gone.png")
+    path, counts = pool_export(team.project, tmp_path, format)
+    assert exported_sizes(format, path) == []  # never an image of 0 x 0
+    ((skipped),) = counts["skipped"]
+    assert skipped["image_id"] == image.pk and skipped["path"] == "gone.png"
+    image.refresh_from_db()
+    assert not image.available and skipped["reason"] == image.unavailable_reason != ""
+
+
+def test_csv_reads_no_image_for_its_size(team, tmp_path):
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="new")
+    image = Image.objects.create(project=team.project, source=source, path="gone.png")
+    path, counts = pool_export(team.project, tmp_path, "csv")
+    assert counts == {"images": 1, "masks": 0}  # rows are masks: none to size
+    assert path.read_text().splitlines()[1:] == []
+    image.refresh_from_db()
+    assert image.available
+
+
+def test_voc_classes_painted_alike_keep_apart_for_colour_readers(annotated, tmp_path):
+    labels = annotated.labels
+    Label.objects.filter(pk__in=[labels["cell"].pk, labels["nucleus"].pk]).update(color="#00ff00")
+    Label.objects.filter(pk=labels["object"].pk).update(color="#808080")  # unlabeled's grey
+    path, _ = export(annotated, tmp_path, format="voc", records=("objects",))
+    with zipfile.ZipFile(path) as archive:
+        lines = archive.read("labelmap.txt").decode().splitlines()[1:]
+        picture = PILImage.open(io.BytesIO(archive.read("SegmentationClass/plate-0.png")))
+        rgb = np.asarray(picture.convert("RGB"))
+    # As datumaro's VOC importer reads it: the class of a pixel is the one of its colour.
+    class_of = {}
+    for line in lines:
+        name, color = line.split(":")[:2]
+        class_of[tuple(int(c) for c in color.split(","))] = name
+    assert len(class_of) == len(lines) == 5
+    ring, pair, edge = (annotated.expected("object", o.pk) for o in annotated.objects[:3])
+    assert {class_of[tuple(p)] for p in rgb[ring]} == {"cell"}
+    assert {class_of[tuple(p)] for p in rgb[pair]} == {"nucleus"}
+    assert {class_of[tuple(p)] for p in rgb[edge]} == {"unlabeled"}
+    assert {class_of[tuple(p)] for p in rgb[~(ring | pair | edge)]} == {"background"}
+    assert class_of[(0, 255, 0)] == "cell"  # the first label painted so keeps its colour
