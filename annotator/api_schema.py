@@ -31,8 +31,9 @@ class ErrorOutput(serializers.Serializer):
 
 
 class ApiSchema(AutoSchema):
-    """Documents, beside what a view declares, the errors every view of its kind answers:
-    401 and 403 for signed-in routes, 404 for a route naming objects, 400 for input."""
+    """Every API view's schema (DEFAULT_SCHEMA_CLASS): documents, beside what a view
+    declares, the errors every view of its kind answers: 401 and 403 for signed-in routes,
+    404 for a route naming objects, 400 for input."""
 
     def get_description(self):
         # The view's own words only: a base class's docstring is about the base.

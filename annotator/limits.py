@@ -4,6 +4,8 @@ import json
 
 from django.conf import settings
 
+from annotator.api_errors import RequestTooLarge, error_data
+
 
 class RequestSizeLimit:
     def __init__(self, app):
@@ -24,13 +26,12 @@ class RequestSizeLimit:
             f"The request is larger than this server accepts ({limit_mb} MB). "
             "Send fewer or smaller files at a time."
         )
-        body = json.dumps(
-            {"error": {"code": "request_too_large", "message": message, "fields": None}}
-        ).encode()
+        error = RequestTooLarge(message)
+        body = json.dumps(error_data(error)).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": error.status_code,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

@@ -24,6 +24,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 
+from annotator.api_schema import ErrorOutput
+
 ACCOUNT_LOCKED = "Too many failed sign-in attempts for this account; try again in {} s."
 ADDRESS_LOCKED = "Too many failed sign-in attempts from this address; try again in {} s."
 INVALID = "Unable to log in with provided credentials."
@@ -167,9 +169,10 @@ class TokenApi(ObtainAuthToken):
         request=TokenInput,
         responses={
             200: inline_serializer("TokenOutput", {"token": serializers.CharField()}),
-            400: OpenApiResponse(description="wrong username or password"),
+            400: OpenApiResponse(ErrorOutput, description="wrong username or password"),
             429: OpenApiResponse(
-                description="too many failed attempts; Retry-After gives the seconds to wait"
+                ErrorOutput,
+                description="too many failed attempts; Retry-After gives the seconds to wait",
             ),
         },
     )

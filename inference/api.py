@@ -12,11 +12,10 @@ from rest_framework.views import APIView
 from inference import selectors, serializers
 from inference.services import automask, downloads, loading, predictions
 from projects import access, jobs
-from projects.api import ServiceErrorsMixin
 from projects.serializers import JobOutput
 
 
-class ModelListApi(ServiceErrorsMixin, APIView):
+class ModelListApi(APIView):
     @extend_schema(
         responses=serializers.ModelOutput(many=True),
         description="Every model a project can load: SAM2.1 and SAM2 (tiny, small, base_plus, "
@@ -28,14 +27,14 @@ class ModelListApi(ServiceErrorsMixin, APIView):
         return Response(serializers.ModelOutput(selectors.model_list(), many=True).data)
 
 
-class ModelStateApi(ServiceErrorsMixin, APIView):
+class ModelStateApi(APIView):
     @extend_schema(responses=serializers.ModelStateOutput)
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
         return Response(selectors.project_model_state(project))
 
 
-class ModelLoadApi(ServiceErrorsMixin, APIView):
+class ModelLoadApi(APIView):
     @extend_schema(request=serializers.ModelLoadInput, responses={202: JobOutput})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="edit")
@@ -47,7 +46,7 @@ class ModelLoadApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ModelLoadCancelApi(ServiceErrorsMixin, APIView):
+class ModelLoadCancelApi(APIView):
     @extend_schema(request=None, responses={200: JobOutput, 204: None})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="edit")
@@ -57,7 +56,7 @@ class ModelLoadCancelApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data)
 
 
-class ModelDownloadApi(ServiceErrorsMixin, APIView):
+class ModelDownloadApi(APIView):
     @extend_schema(request=serializers.ModelDownloadInput, responses={202: JobOutput})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
@@ -69,7 +68,7 @@ class ModelDownloadApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ModelDownloadCancelApi(ServiceErrorsMixin, APIView):
+class ModelDownloadCancelApi(APIView):
     @extend_schema(request=serializers.ModelDownloadInput, responses={200: JobOutput, 204: None})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
@@ -80,7 +79,7 @@ class ModelDownloadCancelApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data)
 
 
-class PredictApi(ServiceErrorsMixin, APIView):
+class PredictApi(APIView):
     @extend_schema(
         request=serializers.PredictInput,
         responses=serializers.PredictionOutput,
@@ -97,7 +96,7 @@ class PredictApi(ServiceErrorsMixin, APIView):
         return Response(serializers.PredictionOutput(result.as_dict()).data)
 
 
-class AutomaskImageApi(ServiceErrorsMixin, APIView):
+class AutomaskImageApi(APIView):
     @extend_schema(request=serializers.AutomaskImageInput, responses={202: JobOutput})
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="edit")
@@ -112,7 +111,7 @@ class AutomaskImageApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class AutomaskPoolApi(ServiceErrorsMixin, APIView):
+class AutomaskPoolApi(APIView):
     @extend_schema(request=serializers.AutomaskPoolInput, responses={202: JobOutput})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="edit")
@@ -127,7 +126,7 @@ class AutomaskPoolApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class AutomaskCancelApi(ServiceErrorsMixin, APIView):
+class AutomaskCancelApi(APIView):
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")
@@ -135,7 +134,7 @@ class AutomaskCancelApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data)
 
 
-class AutomaskResumeApi(ServiceErrorsMixin, APIView):
+class AutomaskResumeApi(APIView):
     @extend_schema(request=None, responses={202: JobOutput})
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")

@@ -5,14 +5,12 @@ service or selector and shapes the output.
 """
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.api_schema import ApiSchema
 from annotator.pagination import Pages
 from projects import access, jobs, selectors, services
 from projects.serializers import (
@@ -31,25 +29,7 @@ from projects.serializers import (
 )
 
 
-def as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
-    if hasattr(error, "message_dict"):
-        return serializers.ValidationError(error.message_dict)
-    return serializers.ValidationError({"detail": error.messages})
-
-
-class ServiceErrorsMixin:
-    """Turns a service's django ValidationError into the API's 400 answer. Every API view has
-    it: its schema lists the error answers with their one body."""
-
-    schema = ApiSchema()
-
-    def handle_exception(self, exc):
-        if isinstance(exc, DjangoValidationError):
-            exc = as_drf_error(exc)
-        return super().handle_exception(exc)
-
-
-class ProjectListApi(ServiceErrorsMixin, APIView):
+class ProjectListApi(APIView):
     @extend_schema(responses=ProjectOutput(many=True))
     def get(self, request):
         projects = selectors.projects_for_user(request.user)
@@ -63,7 +43,7 @@ class ProjectListApi(ServiceErrorsMixin, APIView):
         return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
 
 
-class ProjectDetailApi(ServiceErrorsMixin, APIView):
+class ProjectDetailApi(APIView):
     @extend_schema(responses=ProjectOutput)
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
@@ -85,7 +65,7 @@ class ProjectDetailApi(ServiceErrorsMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProjectStateApi(ServiceErrorsMixin, APIView):
+class ProjectStateApi(APIView):
     @extend_schema(responses=ProjectStateOutput)
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
@@ -100,7 +80,7 @@ class ProjectStateApi(ServiceErrorsMixin, APIView):
         return Response(ProjectStateOutput(project).data)
 
 
-class MemberListApi(ServiceErrorsMixin, APIView):
+class MemberListApi(APIView):
     @extend_schema(responses=MemberOutput(many=True))
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
@@ -117,7 +97,7 @@ class MemberListApi(ServiceErrorsMixin, APIView):
         return Response(MemberOutput(membership).data, status=status.HTTP_201_CREATED)
 
 
-class MemberDetailApi(ServiceErrorsMixin, APIView):
+class MemberDetailApi(APIView):
     def _user(self, user_id: int):
         return get_object_or_404(get_user_model(), pk=user_id)
 
@@ -138,7 +118,7 @@ class MemberDetailApi(ServiceErrorsMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LabelListApi(ServiceErrorsMixin, APIView):
+class LabelListApi(APIView):
     @extend_schema(responses=LabelSerializer(many=True))
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
@@ -153,7 +133,7 @@ class LabelListApi(ServiceErrorsMixin, APIView):
         return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
 
 
-class LabelDetailApi(ServiceErrorsMixin, APIView):
+class LabelDetailApi(APIView):
     @extend_schema(request=LabelUpdateInput, responses=LabelSerializer)
     def patch(self, request, label_id: int):
         label = access.label_for_user(request.user, label_id, need="edit")
@@ -169,7 +149,7 @@ class LabelDetailApi(ServiceErrorsMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ImageListApi(ServiceErrorsMixin, APIView):
+class ImageListApi(APIView):
     pagination_class = Pages
 
     @extend_schema(responses=ImageOutput(many=True))
@@ -180,21 +160,21 @@ class ImageListApi(ServiceErrorsMixin, APIView):
         return paginator.get_paginated_response(ImageOutput(page, many=True).data)
 
 
-class ImageDetailApi(ServiceErrorsMixin, APIView):
+class ImageDetailApi(APIView):
     @extend_schema(responses=ImageOutput)
     def get(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id)
         return Response(ImageOutput(image).data)
 
 
-class JobDetailApi(ServiceErrorsMixin, APIView):
+class JobDetailApi(APIView):
     @extend_schema(responses=JobOutput)
     def get(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id)
         return Response(JobOutput(job).data)
 
 
-class JobCancelApi(ServiceErrorsMixin, APIView):
+class JobCancelApi(APIView):
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")

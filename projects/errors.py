@@ -33,6 +33,13 @@ class Conflict(Exception):
         self.current = current
 
 
+class ImageNotReadable(Conflict):
+    """The image's file cannot be read now (gone, unreachable, no longer an image): nothing
+    is wrong with the request, the pool's state stops it."""
+
+    code = "image_unavailable"
+
+
 DOMAIN_ERRORS = (ValidationError, PermissionDenied, Http404, Conflict)
 
 

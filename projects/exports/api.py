@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects import access
-from projects.api import ServiceErrorsMixin
 from projects.exports import services
 from projects.exports.archive import ArchiveError
 from projects.exports.restore import archive_import
@@ -29,7 +28,7 @@ from projects.serializers import ProjectOutput
 FILE = OpenApiResponse(description="the exported file, as an attachment")
 
 
-class ExportStartApi(ServiceErrorsMixin, APIView):
+class ExportStartApi(APIView):
     @extend_schema(
         request=ExportStartInput,
         responses={200: FILE, 202: ExportJobOutput},
@@ -65,13 +64,13 @@ def _export_job(user, job_id: int) -> Job:
     return job
 
 
-class ExportJobApi(ServiceErrorsMixin, APIView):
+class ExportJobApi(APIView):
     @extend_schema(responses=ExportJobOutput)
     def get(self, request, job_id: int):
         return Response(ExportJobOutput(_export_job(request.user, job_id)).data)
 
 
-class ExportDownloadApi(ServiceErrorsMixin, APIView):
+class ExportDownloadApi(APIView):
     @extend_schema(responses={200: FILE})
     def get(self, request, job_id: int):
         job = _export_job(request.user, job_id)
@@ -101,7 +100,7 @@ def _uploaded_path(upload, folder: str) -> Path:
     return path
 
 
-class ProjectArchiveApi(ServiceErrorsMixin, APIView):
+class ProjectArchiveApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -130,7 +129,7 @@ class ProjectArchiveApi(ServiceErrorsMixin, APIView):
         return Response(ProjectOutput(project).data)
 
 
-class ArchiveUploadApi(ServiceErrorsMixin, APIView):
+class ArchiveUploadApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(

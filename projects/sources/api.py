@@ -13,14 +13,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from PIL import Image as PILImage
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api_schema import ErrorOutput
 from projects import access
-from projects.api import ServiceErrorsMixin
+from projects.errors import ImageNotReadable
 from projects.sources import reader, selectors, services, thumbnails
 from projects.sources.serializers import (
     AzureSourceInput,
@@ -39,12 +39,6 @@ from projects.sources.serializers import (
 )
 
 
-class ImageNotReadable(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "image_unavailable"
-    default_detail = "The image cannot be read now."
-
-
 def _created(source, job=None) -> Response:
     source = selectors.source_with_count(source)
     body = SourceCreatedOutput({"source": source, "job": job}).data
@@ -56,7 +50,7 @@ def _credential(data: dict):
     return services.CredentialInput(**given) if given else None
 
 
-class SourceListApi(ServiceErrorsMixin, APIView):
+class SourceListApi(APIView):
     @extend_schema(responses=SourceOutput(many=True))
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
@@ -65,7 +59,7 @@ class SourceListApi(ServiceErrorsMixin, APIView):
         return Response(SourceOutput(sources, many=True).data)
 
 
-class UploadSourceCreateApi(ServiceErrorsMixin, APIView):
+class UploadSourceCreateApi(APIView):
     @extend_schema(request=UploadSourceInput, responses={201: SourceCreatedOutput})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="edit")
@@ -74,7 +68,7 @@ class UploadSourceCreateApi(ServiceErrorsMixin, APIView):
         return _created(services.source_upload_create(project=project, **data.validated_data))
 
 
-class FolderSourceCreateApi(ServiceErrorsMixin, APIView):
+class FolderSourceCreateApi(APIView):
     @extend_schema(request=FolderSourceInput, responses={201: SourceCreatedOutput})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
@@ -86,7 +80,7 @@ class FolderSourceCreateApi(ServiceErrorsMixin, APIView):
         return _created(source, job)
 
 
-class UrlSourceCreateApi(ServiceErrorsMixin, APIView):
+class UrlSourceCreateApi(APIView):
     @extend_schema(request=UrlSourceInput, responses={201: SourceCreatedOutput})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="edit")
@@ -95,7 +89,7 @@ class UrlSourceCreateApi(ServiceErrorsMixin, APIView):
         return _created(services.source_urls_create(project=project, **data.validated_data))
 
 
-class AzureSourceCreateApi(ServiceErrorsMixin, APIView):
+class AzureSourceCreateApi(APIView):
     @extend_schema(request=AzureSourceInput, responses={201: SourceCreatedOutput})
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
@@ -111,7 +105,7 @@ class AzureSourceCreateApi(ServiceErrorsMixin, APIView):
         return _created(source, job)
 
 
-class SourceDetailApi(ServiceErrorsMixin, APIView):
+class SourceDetailApi(APIView):
     @extend_schema(responses=SourceOutput)
     def get(self, request, source_id: int):
         source = access.source_for_user(request.user, source_id)
@@ -138,14 +132,14 @@ class SourceDetailApi(ServiceErrorsMixin, APIView):
         return Response(SourceRemovalOutput(services.source_remove(source=source)).data)
 
 
-class SourceRemovalPreviewApi(ServiceErrorsMixin, APIView):
+class SourceRemovalPreviewApi(APIView):
     @extend_schema(responses=SourceRemovalOutput)
     def get(self, request, source_id: int):
         source = access.source_for_user(request.user, source_id, need="own")
         return Response(SourceRemovalOutput(selectors.source_removal_summary(source)).data)
 
 
-class SourceRestoreApi(ServiceErrorsMixin, APIView):
+class SourceRestoreApi(APIView):
     @extend_schema(request=None, responses=SourceOutput)
     def post(self, request, source_id: int):
         source = access.source_for_user(request.user, source_id, need="own")
@@ -153,7 +147,7 @@ class SourceRestoreApi(ServiceErrorsMixin, APIView):
         return Response(SourceOutput(selectors.source_with_count(source)).data)
 
 
-class SourceScanApi(ServiceErrorsMixin, APIView):
+class SourceScanApi(APIView):
     @extend_schema(request=None, responses={202: JobOutput})
     def post(self, request, source_id: int):
         source = access.source_for_user(request.user, source_id, need="edit")
@@ -161,7 +155,7 @@ class SourceScanApi(ServiceErrorsMixin, APIView):
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class UploadApi(ServiceErrorsMixin, APIView):
+class UploadApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -192,21 +186,21 @@ def _source_field(request) -> dict:
     return {"source": value} if value not in (None, "") else {}
 
 
-class ImageRemoveApi(ServiceErrorsMixin, APIView):
+class ImageRemoveApi(APIView):
     @extend_schema(request=None, responses=ImagePresenceOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="edit")
         return Response(ImagePresenceOutput(services.image_remove(image=image)).data)
 
 
-class ImageRestoreApi(ServiceErrorsMixin, APIView):
+class ImageRestoreApi(APIView):
     @extend_schema(request=None, responses=ImageOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="edit")
         return Response(ImageOutput(services.image_restore(image=image)).data)
 
 
-class ImageThumbnailApi(ServiceErrorsMixin, APIView):
+class ImageThumbnailApi(APIView):
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 409: ErrorOutput})
     def get(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id)
@@ -219,7 +213,7 @@ class ImageThumbnailApi(ServiceErrorsMixin, APIView):
         return response
 
 
-class ImageFileApi(ServiceErrorsMixin, APIView):
+class ImageFileApi(APIView):
     """The image as the model sees it: EXIF orientation applied, RGB, as a PNG."""
 
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, 409: ErrorOutput})

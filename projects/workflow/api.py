@@ -10,10 +10,8 @@ from annotator.api_schema import ApiSchema
 from annotator.ids import query_id
 from annotator.pagination import Pages
 from projects import access
-from projects.api import ServiceErrorsMixin
 from projects.models import AutomaskMask, EditStep, ImageStatus, MaskObject
 from projects.serializers import ImageOutput
-from projects.sources.reader import ImageInvalid, ImageUnavailable
 from projects.workflow import selectors, services
 from projects.workflow.masks import mask_from_client, polygon_mask
 from projects.workflow.serializers import (
@@ -36,16 +34,6 @@ from projects.workflow.serializers import (
 )
 
 
-def conflict(code: str, message: str, image=None) -> Response:
-    body = {"error": {"code": code, "message": message, "fields": None}}
-    if image is not None:
-        body["current"] = {
-            "image": ImageStateOutput(image).data,
-            "records": RecordsOutput(selectors.image_records(image)).data,
-        }
-    return Response(body, status=status.HTTP_409_CONFLICT)
-
-
 class WorkflowSchema(ApiSchema):
     def error_answers(self, operation):
         answers = super().error_answers(operation)
@@ -54,18 +42,18 @@ class WorkflowSchema(ApiSchema):
         return answers
 
 
-class WorkflowApi(ServiceErrorsMixin, APIView):
-    """Maps the workflow's errors to answers a client can act on."""
+class WorkflowApi(APIView):
+    """A stale write is answered with the image's current state, so that the client can
+    re-apply its change on it."""
 
     schema = WorkflowSchema()
 
     def handle_exception(self, exc):
         if isinstance(exc, services.StaleVersion):
-            return conflict("stale_version", str(exc), exc.image)
-        if isinstance(exc, services.UndoConflict):
-            return conflict("undo_conflict", str(exc))
-        if isinstance(exc, ImageUnavailable | ImageInvalid):
-            return conflict("image_unavailable", f"The image cannot be read: {exc}")
+            exc.current = {
+                "image": ImageStateOutput(exc.image).data,
+                "records": RecordsOutput(selectors.image_records(exc.image)).data,
+            }
         return super().handle_exception(exc)
 
     def valid(self, serializer_class, request) -> dict:

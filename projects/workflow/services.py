@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from projects.encoding import mask_to_rle, rle_to_mask
+from projects.errors import Conflict, ImageNotReadable
 from projects.events import project_group, publish
 from projects.models import (
     AutomaskMask,
@@ -31,8 +32,11 @@ from projects.sources import reader
 UNDO_DEPTH = 100
 
 
-class StaleVersion(Exception):
-    """The client's image version is behind: someone else changed the image meanwhile."""
+class StaleVersion(Conflict):
+    """The client's image version is behind: someone else changed the image meanwhile.
+    `image` is the image as it is now; the API answers with its state as `current`."""
+
+    code = "stale_version"
 
     def __init__(self, image: Image, expected: int):
         self.image = image
@@ -43,8 +47,10 @@ class StaleVersion(Exception):
         )
 
 
-class UndoConflict(Exception):
+class UndoConflict(Conflict):
     """Undo or redo would overwrite a change made since by someone else."""
+
+    code = "undo_conflict"
 
 
 def _lock(image: Image, version: int) -> Image:
@@ -363,7 +369,10 @@ def image_open(*, image: Image, user) -> OpenedImage:
     from inference.dispatch import embedding_prepare_enqueue
     from projects.workflow.selectors import image_step, next_unprocessed
 
-    decoded = reader.load(image)
+    try:
+        decoded = reader.load(image)
+    except (reader.ImageUnavailable, reader.ImageInvalid) as error:
+        raise ImageNotReadable(f"The image cannot be read: {error}") from None
     Image.objects.filter(pk=image.pk).update(opened_at=timezone.now())
     image.refresh_from_db()
     following = next_unprocessed(project=image.project, current_id=image.pk) or image_step(
