@@ -47,8 +47,8 @@ class ProjectDetailApi(APIView):
     @extend_schema(responses=ProjectOutput)
     def get(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id)
-        project.role = selectors.project_role(project, request.user)
-        return Response(ProjectOutput(project).data)
+        role = selectors.project_role(project, request.user)
+        return Response({**ProjectOutput(project).data, "role": role})
 
     @extend_schema(request=ProjectUpdateInput, responses=ProjectOutput)
     def patch(self, request, project_id: int):
