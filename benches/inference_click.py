@@ -122,10 +122,12 @@ async def app_clicks(
         await communicator.send_json_to(
             {
                 "type": "predict",
-                "request_id": str(index),
-                "image_id": image_id,
-                "point_coords": CLICK,
-                "point_labels": [1],
+                "data": {
+                    "request_id": str(index),
+                    "image_id": image_id,
+                    "point_coords": CLICK,
+                    "point_labels": [1],
+                },
             }
         )
         reply = await communicator.receive_json_from(timeout=60)
@@ -212,18 +214,18 @@ def step_timers(marks: list[dict]) -> None:
 
         setattr(owner, attribute, wrapper)
 
-    predict, check = consumers.PredictMixin.predict, consumers.PredictMixin._check
+    predict, check = consumers.PredictMixin.handle_predict, predictions.prediction_image_check
     handle, send = predictions.prediction_handle, ProjectConsumer.send_json
     run = predictions.prediction_run
 
-    async def predict_marked(self, content):
+    async def predict_marked(self, data):
         mark("handler")
-        return await predict(self, content)
+        return await predict(self, data)
 
-    def check_marked(self, image_id):
+    def check_marked(**kwargs):
         mark("thread")
         try:
-            return check(self, image_id)
+            return check(**kwargs)
         finally:
             mark("checked")
 
@@ -243,8 +245,8 @@ def step_timers(marks: list[dict]) -> None:
         await send(self, content, close)
         mark("answered")
 
-    consumers.PredictMixin.predict = predict_marked
-    consumers.PredictMixin._check = check_marked
+    consumers.PredictMixin.handle_predict = predict_marked
+    predictions.prediction_image_check = check_marked
     predictions.prediction_handle = handle_marked
     predictions.prediction_run = run_marked
     ProjectConsumer.send_json = send_marked

@@ -121,28 +121,24 @@ def annotator(stack, project_id, image_id, cookie, stop, think, results, index):
             request_id = f"a{index}-{number}"
             x, y = rng.randint(100, 200), rng.randint(70, 150)
             sent = time.monotonic()
-            socket.send(
-                json.dumps(
-                    {
-                        "type": "predict",
-                        "request_id": request_id,
-                        "image_id": image_id,
-                        "point_coords": [[x, y]],
-                        "point_labels": [1],
-                    }
-                )
-            )
+            data = {
+                "request_id": request_id,
+                "image_id": image_id,
+                "point_coords": [[x, y]],
+                "point_labels": [1],
+            }
+            socket.send(json.dumps({"type": "predict", "data": data}))
             try:
                 while True:
                     message = json.loads(socket.recv(timeout=ANSWER_TIMEOUT_S))
-                    if message.get("request_id") == request_id:
+                    if message["data"].get("request_id") == request_id:
                         break
             except TimeoutError:
                 errors += 1
                 continue
             if message["type"] == "prediction":
                 latencies.append((time.monotonic() - sent) * 1000)
-            elif message.get("code") == "superseded":
+            elif message["data"].get("code") == "superseded":
                 superseded += 1
             else:
                 errors += 1

@@ -6,10 +6,12 @@ Long operations answer 202 with the job; its progress arrives on the project Web
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import selectors, serializers
+from inference.prompts import PromptInput
 from inference.services import automask, downloads, loading, predictions
 from projects import access, jobs
 from projects.serializers import JobOutput
@@ -80,6 +82,9 @@ class ModelDownloadCancelApi(APIView):
 
 
 class PredictApi(APIView):
+    # A prompt is JSON values (nested lists of numbers), read as the WebSocket reads it.
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=serializers.PredictInput,
         responses=serializers.PredictionOutput,
@@ -89,9 +94,7 @@ class PredictApi(APIView):
     )
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="edit")
-        data = serializers.PredictInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        prompt = predictions.PromptInput.from_dict(dict(data.validated_data))
+        prompt = PromptInput.from_dict(request.data)
         result = predictions.prediction_run(image=image, user=request.user, prompt=prompt)
         return Response(serializers.PredictionOutput(result.as_dict()).data)
 

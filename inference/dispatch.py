@@ -7,18 +7,21 @@ worker answers through the channel layer.
 """
 
 import asyncio
+import functools
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
+from annotator import messages
+from inference import supersede
 from inference.queues import interactive_queue
 from inference.services import predictions
 from inference.services.predictions import PredictionRequest
+from projects.errors import DOMAIN_ERRORS
 from projects.jobs import task_send
 
 _executor: ThreadPoolExecutor | None = None
@@ -38,37 +41,53 @@ def interactive_executor() -> ThreadPoolExecutor:
         return _executor
 
 
-async def predict_in_process(
-    request: PredictionRequest, check: Callable[[], Any]
-) -> dict[str, Any]:
-    """Run `check` (the access check, returning the image) then the click, in one hop to
-    the interactive thread."""
+@dataclass(frozen=True)
+class Click:
+    """A predict message as the socket read it: whose, where, which prompt, answered where."""
 
-    def run() -> dict[str, Any]:
-        try:
-            image = check()
-        except (Http404, PermissionDenied, ValueError) as error:
-            return error_reply(request["request_id"], request["image_id"], error)
-        return predictions.prediction_handle(request, user=image.checked_user, image=image)
+    user: Any
+    project_id: int
+    image_id: int
+    request_id: str
+    prompt: dict[str, Any]
+    reply_channel: str
 
-    return await asyncio.get_running_loop().run_in_executor(interactive_executor(), run)
-
-
-def error_reply(request_id: str, image_id, error: Exception) -> dict[str, Any]:
-    message = str(error)
-    if isinstance(error, PermissionDenied) and not message:
-        message = "Your role cannot change annotations in this project."
-    return {
-        "type": "error",
-        "request_id": request_id,
-        "image_id": image_id,
-        "message": message or "You cannot predict on this image.",
-    }
+    def numbered(self) -> PredictionRequest:
+        """The request a worker runs; a newer number of this user and image supersedes it."""
+        return PredictionRequest(
+            request_id=self.request_id,
+            user_id=self.user.pk,
+            project_id=self.project_id,
+            image_id=self.image_id,
+            sequence=supersede.next_number(self.user.pk, self.image_id),
+            prompt=self.prompt,
+            reply_channel=self.reply_channel,
+        )
 
 
-def predict_enqueue(request: PredictionRequest) -> None:
-    queue = interactive_queue(request["image_id"])
-    task_send("inference.tasks.prediction_task", request, queue=queue)
+async def predict(click: Click) -> messages.Message | None:
+    """Run or queue a click. In process: its answer, after one hop to the interactive
+    thread. Queued: None once it is on its image's queue (the worker answers the socket
+    through the channel layer), or the error that kept it off."""
+    if in_process():
+        # Numbered here, in arrival order; checked and run on the interactive thread.
+        run = functools.partial(predictions.prediction_handle, click.numbered(), user=click.user)
+        return await asyncio.get_running_loop().run_in_executor(interactive_executor(), run)
+    try:
+        await database_sync_to_async(predict_enqueue)(click)
+    except DOMAIN_ERRORS as error:
+        return messages.error_of(error, request_id=click.request_id, image_id=click.image_id)
+    return None
+
+
+def predict_enqueue(click: Click) -> None:
+    """Check, number and queue a click for the worker that owns its image. The check here
+    answers a refused click at once; the worker checks again when it runs it."""
+    predictions.prediction_image_check(
+        user=click.user, project_id=click.project_id, image_id=click.image_id
+    )
+    queue = interactive_queue(click.image_id)
+    task_send("inference.tasks.prediction_task", click.numbered(), queue=queue)
 
 
 def embedding_prepare_enqueue(image_ids: list[int]) -> None:

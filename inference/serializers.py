@@ -1,8 +1,12 @@
 """Input and output shapes of the inference API (also its OpenAPI documentation)."""
 
+import dataclasses
+from typing import Any
+
 from rest_framework import serializers
 
 from annotator.ids import IdField
+from inference.prompts import PromptInput
 
 
 class ModelOutput(serializers.Serializer):
@@ -48,25 +52,29 @@ class ModelDownloadInput(serializers.Serializer):
     key = serializers.CharField()
 
 
-class PredictInput(serializers.Serializer):
-    point_coords = serializers.JSONField(
-        required=False, allow_null=True, help_text="[[x, y], ...] in image pixels."
-    )
-    point_labels = serializers.JSONField(
-        required=False, allow_null=True, help_text="1 object, 0 background, one per point."
-    )
-    box = serializers.JSONField(
-        required=False, allow_null=True, help_text="[x1, y1, x2, y2] or a list of boxes."
-    )
-    mask_input = serializers.JSONField(
-        required=False, allow_null=True, help_text="Low-res logits of an earlier prediction."
-    )
-    mask_input_prediction = IdField(required=False, allow_null=True)
-    mask_input_index = serializers.IntegerField(required=False, default=0, min_value=0)
-    multimask_output = serializers.BooleanField(required=False, default=True)
-    normalize_coords = serializers.BooleanField(required=False, default=True)
-    return_logits_to_caller = serializers.BooleanField(required=False, default=False)
-    sort_results = serializers.BooleanField(required=False, default=True)
+def _prompt_field(spec: dataclasses.Field) -> serializers.Field:
+    kind, help_text = spec.metadata["kind"], spec.metadata["help"]
+    default: Any = spec.default
+    if kind == "json":
+        return serializers.JSONField(required=False, allow_null=True, help_text=help_text)
+    if kind == "id":
+        return IdField(required=False, allow_null=True, help_text=help_text)
+    if kind == "index":
+        return serializers.IntegerField(
+            required=False, default=default, min_value=0, help_text=help_text
+        )
+    return serializers.BooleanField(required=False, default=default, help_text=help_text)
+
+
+# The schema of the prompt the route reads with PromptInput.from_dict, field for field.
+PredictInput = type(
+    "PredictInput",
+    (serializers.Serializer,),
+    {
+        "__module__": __name__,
+        **{spec.name: _prompt_field(spec) for spec in dataclasses.fields(PromptInput)},
+    },
+)
 
 
 class PredictionOutput(serializers.Serializer):

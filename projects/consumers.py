@@ -1,16 +1,20 @@
 """The project WebSocket: one per open page or editor.
 
-It relays events of `project.<id>` and `user.<id>` to the browser and dispatches incoming
-messages by type to `handle_<type>` methods, which mixins add (presence here, prompts in the
-inference app).
+It relays events of `project.<id>` and `user.<id>` to the browser and routes each incoming
+message, `{"type", "data"}` (annotator.messages), to the `handle_<type>` method given its
+data: `predict` (inference.consumers.PredictMixin), `open_image` and `close_image`
+(PresenceMixin), `ping`. A worker's answer to a predict arrives from the channel layer as
+`inference.reply`.
 """
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
+from annotator import messages
 from annotator.ids import parse_id
+from annotator.messages import PresenceData
 from inference.consumers import PredictMixin
 from projects import access
 from projects.events import apublish, project_group, user_group
@@ -25,8 +29,8 @@ class PresenceMixin:
 
     open_image_id: int | None = None
 
-    async def handle_open_image(self, content):
-        image_id = parse_id(content.get("image_id"))
+    async def handle_open_image(self, data: messages.ImageRef):
+        image_id = parse_id(data.get("image_id"))
         image = None
         if image_id is not None:
             try:
@@ -34,7 +38,8 @@ class PresenceMixin:
             except (Http404, PermissionDenied):
                 pass
         if image is None or image.project_id != self.project_id:
-            await self.send_error("No such image in this project.", content)
+            error = Http404("No such image in this project.")
+            await self.send_json(messages.error_of(error, image_id=image_id))
             return
         if self.open_image_id is not None and self.open_image_id != image_id:
             await self.leave_image()
@@ -45,9 +50,9 @@ class PresenceMixin:
             user_id=self.user.pk,
             username=self.user.username,
         )
-        await apublish(self.project_group, "presence", {"image_id": image_id, "users": users})
+        await apublish(self.project_group, "presence", PresenceData(image_id=image_id, users=users))
 
-    async def handle_close_image(self, content):
+    async def handle_close_image(self, data):
         await self.leave_image()
 
     async def leave_image(self):
@@ -55,7 +60,7 @@ class PresenceMixin:
             return
         image_id, self.open_image_id = self.open_image_id, None
         users = await apresence_leave(image_id=image_id, channel=self.channel_name)
-        await apublish(self.project_group, "presence", {"image_id": image_id, "users": users})
+        await apublish(self.project_group, "presence", PresenceData(image_id=image_id, users=users))
 
 
 class NoSuchSocket(AsyncJsonWebsocketConsumer):
@@ -85,9 +90,7 @@ class ProjectConsumer(PredictMixin, PresenceMixin, AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self.send_json(
-            {"type": "hello", "data": {"project": self.project_id, "role": self.role}}
-        )
+        await self.send_json(messages.hello(project_id=self.project_id, role=self.role))
 
     async def disconnect(self, code):
         if getattr(self, "groups_joined", None):
@@ -96,14 +99,19 @@ class ProjectConsumer(PredictMixin, PresenceMixin, AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        kind = content.get("type") if isinstance(content, dict) else None
-        handler = getattr(self, f"handle_{kind}", None) if isinstance(kind, str) else None
-        if handler is None:
-            await self.send_error(f"Unknown message type {kind!r}.", content)
+        try:
+            kind, data = messages.incoming(content)
+        except ValidationError as error:
+            await self.send_json(messages.error_of(error))
             return
-        await handler(content)
+        handler = getattr(self, f"handle_{kind}", None)
+        if handler is None:
+            error = ValidationError(f"Unknown message type {kind!r}.")
+            await self.send_json(messages.error_of(error))
+            return
+        await handler(data)
 
-    async def handle_ping(self, content):
+    async def handle_ping(self, data):
         if self.open_image_id is not None:
             # The heartbeat keeps this tab's presence fresh.
             await apresence_enter(
@@ -112,13 +120,7 @@ class ProjectConsumer(PredictMixin, PresenceMixin, AsyncJsonWebsocketConsumer):
                 user_id=self.user.pk,
                 username=self.user.username,
             )
-        await self.send_json({"type": "pong", "data": {}})
-
-    async def send_error(self, message: str, content=None):
-        data = {"message": message}
-        if isinstance(content, dict) and "request_id" in content:
-            data["request_id"] = content["request_id"]
-        await self.send_json({"type": "error", "data": data})
+        await self.send_json(messages.pong())
 
     async def relay(self, message):
         await self.send_json(message["event"])

@@ -1,4 +1,5 @@
-"""Typed events to browsers: services publish here, consumers relay them unchanged.
+"""Typed events to browsers: services publish here, consumers relay them unchanged, each in
+the WebSocket's one envelope (annotator.messages).
 
 Groups are `project.<id>` (everyone with the project open) and `user.<id>` (one person's
 tabs). A publish never fails the caller: a dropped event is logged, the saved state stays.
@@ -8,11 +9,13 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Callable, Coroutine
-from typing import Any, TypedDict
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from annotator.messages import message as envelope
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +24,6 @@ SEND_TIMEOUT_S = 10
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid = 0
 _loop_lock = threading.Lock()
-
-
-class Event(TypedDict):
-    type: str
-    data: dict[str, Any]
 
 
 def project_group(project_id: int) -> str:
@@ -62,22 +60,22 @@ def layer_call(method: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> 
     future.result(timeout=SEND_TIMEOUT_S)
 
 
-def publish(group: str, event_type: str, data: dict[str, Any]) -> None:
+def publish(group: str, event_type: str, data: Mapping[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "relay", "event": Event(type=event_type, data=data)}
+    message = {"type": "relay", "event": envelope(event_type, data)}
     try:
         layer_call(layer.group_send, group, message)
     except Exception:
         logger.exception("could not publish %s to %s", event_type, group)
 
 
-async def apublish(group: str, event_type: str, data: dict[str, Any]) -> None:
+async def apublish(group: str, event_type: str, data: Mapping[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "relay", "event": Event(type=event_type, data=data)}
+    message = {"type": "relay", "event": envelope(event_type, data)}
     try:
         await layer.group_send(group, message)
     except Exception:

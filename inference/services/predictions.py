@@ -1,6 +1,6 @@
-"""The editor's hot path: validate a prompt, run the engine on the project's model, save the
-record and its arrays in one transaction (nothing is written when the prompt is wrong); and
-the embeddings prepared ahead of the first click."""
+"""The editor's hot path: check the click's access, validate its prompt, run the engine on
+the project's model, save the record and its arrays in one transaction (nothing is written
+when the prompt is wrong); and the embeddings prepared ahead of the first click."""
 
 from __future__ import annotations
 
@@ -13,55 +13,18 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 
+from annotator import messages
 from inference import engine, selectors, supersede
+from inference.prompts import RECORD_COLUMNS, PromptInput
 from inference.refs import ModelRef
-from projects import encoding
+from projects import access, encoding
+from projects.errors import DOMAIN_ERRORS, ErrorBody
 from projects.models import Image, Prediction
 from projects.sources import reader
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class PromptInput:
-    """A prompt as a client sends it (JSON values); see prompt_validate for the rules."""
-
-    point_coords: Any = None
-    point_labels: Any = None
-    box: Any = None
-    mask_input: Any = None
-    # Instead of sending 256x256 logits back, a client may name an earlier prediction of the
-    # same image and which of its masks to refine.
-    mask_input_prediction: int | None = None
-    mask_input_index: int = 0
-    multimask_output: bool = True
-    normalize_coords: bool = True
-    return_logits_to_caller: bool = False
-    sort_results: bool = True
-
-    FIELDS = (
-        "point_coords",
-        "point_labels",
-        "box",
-        "mask_input",
-        "mask_input_prediction",
-        "mask_input_index",
-        "multimask_output",
-        "normalize_coords",
-        "return_logits_to_caller",
-        "sort_results",
-    )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PromptInput:
-        values = {name: data[name] for name in cls.FIELDS if name in data}
-        for flag in ("multimask_output", "normalize_coords", "return_logits_to_caller"):
-            if flag in values and not isinstance(values[flag], bool):
-                raise ValidationError({flag: "Must be true or false."})
-        if "sort_results" in values and not isinstance(values["sort_results"], bool):
-            raise ValidationError({"sort_results": "Must be true or false."})
-        return cls(**values)
 
 
 @dataclass
@@ -249,6 +212,15 @@ def prediction_run(*, image: Image, user, prompt: PromptInput) -> PredictionResu
     )
 
 
+def _recorded_inputs(checked: engine.Prompt) -> dict[str, Any]:
+    """The checked prompt's values for the record's columns (arrays as JSON lists)."""
+    values = {name: getattr(checked, name) for name in RECORD_COLUMNS}
+    return {
+        name: encoding.array_to_json(value) if isinstance(value, np.ndarray) else value
+        for name, value in values.items()
+    }
+
+
 def prediction_save(
     *, image: Image, user, prompt: PromptInput, checked: engine.Prompt, output, ref: ModelRef
 ) -> Prediction:
@@ -266,14 +238,8 @@ def prediction_save(
             prediction = Prediction.objects.create(
                 image=image,
                 created_by=user if getattr(user, "pk", None) else None,
-                point_coords=encoding.array_to_json(checked.point_coords),
-                point_labels=encoding.array_to_json(checked.point_labels),
-                box=encoding.array_to_json(checked.box),
+                **_recorded_inputs(checked),
                 mask_input_file=mask_file,
-                multimask_output=checked.multimask_output,
-                normalize_coords=checked.normalize_coords,
-                return_logits_to_caller=checked.return_logits_to_caller,
-                sort_results=checked.sort_results,
                 model=model_info(ref),
                 masks=[encoding.mask_to_rle(mask) for mask in output.masks],
                 scores=[float(score) for score in output.scores],
@@ -320,35 +286,49 @@ def embedding_prepare(*, image_ids: list[int]) -> list[int]:
 class PredictionRequest(TypedDict):
     request_id: str
     user_id: int
+    project_id: int  # the socket's: a click is on an image of this project
     image_id: int
     sequence: int
     prompt: dict[str, Any]
     reply_channel: str  # the browser's WebSocket; empty when the caller awaits the reply
 
 
-def prediction_handle(request: PredictionRequest, *, user=None, image=None) -> dict[str, Any]:
-    """Run one click and shape the WebSocket answer (never raises). A caller that checked
-    access already passes the user and image it read."""
-    base = {"request_id": request["request_id"], "image_id": request["image_id"]}
-    if not supersede.is_latest(request["user_id"], request["image_id"], request["sequence"]):
-        return {**base, "type": "error", "code": "superseded", "message": "A newer click won."}
+SUPERSEDED = ErrorBody(code="superseded", message="A newer click won.", fields=None)
+
+
+def prediction_image_check(*, user, project_id: int, image_id: int) -> Image:
+    """The image a click is on, if `user` may predict on it and it is of the socket's
+    project; else Http404 or PermissionDenied."""
+    image = access.image_for_user(user, image_id, need="edit")
+    if image.project_id != project_id:
+        raise Http404("No such image in this project.")
+    return image
+
+
+def _user(user_id: int):
     try:
-        if image is None:
-            image = Image.objects.select_related("project", "source").get(pk=request["image_id"])
-        if user is None:
-            user = get_user_model().objects.get(pk=request["user_id"])
+        return get_user_model().objects.get(pk=user_id)
+    except get_user_model().DoesNotExist:
+        raise Http404("No such user.") from None
+
+
+def prediction_handle(request: PredictionRequest, *, user=None) -> messages.Message:
+    """Check access, validate, run and save one click, and shape its answer; never raises.
+    The serving process passes the socket's user; a worker reads the request's."""
+    request_id, image_id = request["request_id"], request["image_id"]
+    if not supersede.is_latest(request["user_id"], image_id, request["sequence"]):
+        return messages.error(SUPERSEDED, request_id=request_id, image_id=image_id)
+    try:
+        user = user if user is not None else _user(request["user_id"])
+        image = prediction_image_check(
+            user=user, project_id=request["project_id"], image_id=image_id
+        )
         prompt = PromptInput.from_dict(request["prompt"])
         result = prediction_run(image=image, user=user, prompt=prompt)
-    except ValidationError as error:
-        message = (
-            " ".join(f"{name}: {' '.join(texts)}" for name, texts in error.message_dict.items())
-            if hasattr(error, "error_dict")
-            else " ".join(error.messages)
-        )
-        return {**base, "type": "error", "code": "invalid", "message": message}
-    except Image.DoesNotExist:
-        return {**base, "type": "error", "code": "not_found", "message": "No such image."}
+    except DOMAIN_ERRORS as error:
+        return messages.error_of(error, request_id=request_id, image_id=image_id)
     except Exception as error:
         logger.exception("prediction failed")
-        return {**base, "type": "error", "code": "failed", "message": f"Prediction failed: {error}"}
-    return {**base, "type": "prediction", **result.as_dict()}
+        failed = ErrorBody(code="failed", message=f"Prediction failed: {error}", fields=None)
+        return messages.error(failed, request_id=request_id, image_id=image_id)
+    return messages.prediction(request_id=request_id, image_id=image_id, result=result.as_dict())

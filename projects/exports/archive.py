@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from inference.prompts import RECORD_COLUMNS
 from projects.encoding import array_open
 from projects.models import (
     AutomaskMask,
@@ -136,13 +137,7 @@ TABLES: tuple[Table, ...] = (
         Prediction,
         fields=(
             "created_at",
-            "point_coords",
-            "point_labels",
-            "box",
-            "multimask_output",
-            "normalize_coords",
-            "return_logits_to_caller",
-            "sort_results",
+            *RECORD_COLUMNS,
             "model",
             "masks",
             "scores",

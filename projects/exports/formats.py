@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image as PILImage
 
+from inference.prompts import RECORD_COLUMNS, RECORD_INPUTS
 from projects.encoding import array_open, rle_area, rle_bbox, rle_to_mask
 from projects.exports.masks import coco_segmentation, uncompressed_counts, uncompressed_rle
 from projects.exports.selectors import ExportImage, ExportMask, export_sizes
@@ -340,26 +341,21 @@ def _seed_mask(rle: dict | None, form: str) -> dict | None:
     return uncompressed_rle(rle) if form == "uncompressed_rle" else dict(rle)
 
 
+def _seed_input(prediction, name: str) -> Any:
+    if name in RECORD_COLUMNS:
+        return getattr(prediction, name)
+    file = getattr(prediction, f"{name}_file")  # an array the record keeps as a file
+    return array_open(file).tolist() if file else None
+
+
 def _seed_prediction(prediction, options: ExportOptions) -> dict:
     logits = None
     if options.include_logits and prediction.logits_file:
         logits = array_open(prediction.logits_file).tolist()
-    mask_input = None
-    if prediction.mask_input_file:
-        mask_input = array_open(prediction.mask_input_file).tolist()
     return {
         "id": prediction.pk,
         "created_at": prediction.created_at.isoformat(),
-        "inputs": {
-            "point_coords": prediction.point_coords,
-            "point_labels": prediction.point_labels,
-            "box": prediction.box,
-            "mask_input": mask_input,
-            "multimask_output": prediction.multimask_output,
-            "normalize_coords": prediction.normalize_coords,
-            "return_logits_to_caller": prediction.return_logits_to_caller,
-            "sort_results": prediction.sort_results,
-        },
+        "inputs": {name: _seed_input(prediction, name) for name in RECORD_INPUTS},
         "outputs": {
             "model": prediction.model,
             "masks": [_seed_mask(rle, options.mask_form) for rle in prediction.masks],

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from annotator.api_schema import ErrorOutput
 from annotator.ids import IdField
+from inference.prompts import RECORD_COLUMNS
 from projects.models import AutomaskMask, AutomaskRun, EditStep, Image, MaskObject, Prediction
 from projects.serializers import ImageOutput
 
@@ -34,13 +35,7 @@ class PredictionRecordOutput(serializers.ModelSerializer):
         model = Prediction
         fields = [
             "id",
-            "point_coords",
-            "point_labels",
-            "box",
-            "multimask_output",
-            "normalize_coords",
-            "return_logits_to_caller",
-            "sort_results",
+            *RECORD_COLUMNS,
             "model",
             "masks",
             "scores",

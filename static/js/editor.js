@@ -48,7 +48,7 @@ const socket = new ProjectSocket(config.project, {
 });
 
 function handleMessage(message) {
-  const data = message.data || message;
+  const data = message.data;
   switch (message.type) {
     case "prediction":
       if (data.request_id !== String(state.requestSeq)) return; // a newer click superseded it
@@ -103,7 +103,7 @@ async function openImage(imageId, { pushHistory = true } = {}) {
   await loadPicture(opened.image);
   setObjects(opened.records.objects);
   setAutomask(opened.records.automask_runs);
-  socket.sendSticky({ type: "open_image", image_id: imageId });
+  socket.sendSticky("open_image", { image_id: imageId });
   fit();
   render();
   refreshUndoButtons();
@@ -127,23 +127,22 @@ function loadPicture(image) {
 function predict() {
   if (!state.image) return;
   state.requestSeq += 1;
-  const message = {
-    type: "predict",
+  const data = {
     request_id: String(state.requestSeq),
     image_id: state.image.id,
     multimask_output: state.boxes.length === 0 && state.points.length <= 1,
   };
   if (state.points.length) {
-    message.point_coords = state.points.map((p) => [p.x, p.y]);
-    message.point_labels = state.points.map((p) => p.label);
+    data.point_coords = state.points.map((p) => [p.x, p.y]);
+    data.point_labels = state.points.map((p) => p.label);
   }
-  if (state.boxes.length === 1) message.box = state.boxes[0];
-  if (state.boxes.length > 1) message.box = state.boxes;
+  if (state.boxes.length === 1) data.box = state.boxes[0];
+  if (state.boxes.length > 1) data.box = state.boxes;
   if ($("#refine").checked && state.lastPrediction) {
-    message.mask_input_prediction = state.lastPrediction.id;
-    message.mask_input_index = state.lastPrediction.index;
+    data.mask_input_prediction = state.lastPrediction.id;
+    data.mask_input_index = state.lastPrediction.index;
   }
-  if (!message.point_coords && !message.box) {
+  if (!data.point_coords && !data.box) {
     state.candidates = null;
     renderCandidates();
     render();
@@ -151,7 +150,7 @@ function predict() {
   }
   state.pending = state.requestSeq;
   spinner(true);
-  socket.send(message);
+  socket.send("predict", data);
 }
 
 function showCandidates(data) {

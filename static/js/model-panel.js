@@ -131,8 +131,7 @@ function setUp(panel) {
   }
 
   document.addEventListener("annotator:event", (event) => {
-    const { type } = event.detail;
-    const data = event.detail.data || event.detail;
+    const { type, data } = event.detail;
     if (type === "job.progress") onJob(data);
     if (type === "model.state") showState(data);
   });

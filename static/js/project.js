@@ -28,7 +28,7 @@ function setProgress(box, fraction, text) {
 const jobHandlers = new Map(); // job kind -> handler
 new ProjectSocket(P, {
   onMessage: (message) => {
-    const data = message.data || message;
+    const data = message.data;
     if (message.type === "job.progress") {
       jobHandlers.get(data.kind)?.(data);
       if (data.kind === "source_scan" && data.status === "done") {

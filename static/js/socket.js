@@ -1,4 +1,6 @@
-// The project WebSocket, reconnecting by itself with backoff and saying so.
+// The project WebSocket, reconnecting by itself with backoff and saying so. Every message,
+// both ways, is one envelope {type, data} (annotator/messages.py lists them): send() takes the
+// two, and onMessage gets the envelope.
 
 export class ProjectSocket {
   constructor(projectId, { onMessage, onState }) {
@@ -10,7 +12,7 @@ export class ProjectSocket {
     this.delay = 500;
     this.opened = [];
     this.connect();
-    setInterval(() => this.send({ type: "ping" }, { queue: false }), 25000);
+    setInterval(() => this.send("ping", {}, { queue: false }), 25000);
   }
 
   connect() {
@@ -36,7 +38,8 @@ export class ProjectSocket {
     };
   }
 
-  send(message, { queue = true } = {}) {
+  send(type, data, { queue = true } = {}) {
+    const message = { type, data };
     if (this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify(message));
     } else if (queue) {
@@ -45,10 +48,10 @@ export class ProjectSocket {
   }
 
   // Messages re-sent after every reconnect, such as which image this tab has open.
-  sendSticky(message) {
-    this.opened = this.opened.filter((m) => m.type !== message.type);
-    this.opened.push(message);
-    this.send(message, { queue: false });
+  sendSticky(type, data) {
+    this.opened = this.opened.filter((m) => m.type !== type);
+    this.opened.push({ type, data });
+    this.send(type, data, { queue: false });
   }
 }
 

@@ -52,22 +52,19 @@ def model_load(stack: Stack, api: httpx.Client, project_id: int) -> None:
 
 
 def click(socket: ClientConnection, image_id: int, request_id: str, timeout: float) -> dict:
-    """Send a predict and return its answer (events in between are skipped)."""
-    socket.send(
-        json.dumps(
-            {
-                "type": "predict",
-                "request_id": request_id,
-                "image_id": image_id,
-                "point_coords": [[167, 115]],
-                "point_labels": [1],
-            }
-        )
-    )
+    """Send a predict and return its answer, {"type", "data"} (events in between are
+    skipped)."""
+    data = {
+        "request_id": request_id,
+        "image_id": image_id,
+        "point_coords": [[167, 115]],
+        "point_labels": [1],
+    }
+    socket.send(json.dumps({"type": "predict", "data": data}))
     deadline = time.monotonic() + timeout
     while True:
         message = json.loads(socket.recv(timeout=max(deadline - time.monotonic(), 0.01)))
-        if message.get("request_id") == request_id:
+        if message["data"].get("request_id") == request_id:
             return message
 
 

@@ -46,8 +46,8 @@ def test_a_click_held_by_a_dead_worker_is_answered_with_an_error_in_bounded_time
         started = time.monotonic()
         answer = click(socket, mine[1], "orphan", timeout=30)
         waited = time.monotonic() - started
-        assert answer["type"] == "error" and answer["code"] == "timeout", answer
-        assert "No model worker answered within 8 s" in answer["message"]
+        assert answer["type"] == "error" and answer["data"]["code"] == "timeout", answer
+        assert "No model worker answered within 8 s" in answer["data"]["message"]
         assert waited < 15, waited
 
         stack.worker_start("interactive")
@@ -110,7 +110,7 @@ def test_the_web_tier_reports_a_redis_restart_and_reconnects_with_nothing_lost(s
         "no click was answered after Redis came back:\n" + stack.logs(),
         interval=1,
     )
-    assert answer["masks"]
+    assert answer["data"]["masks"]
 
     # The first event a worker sends after the restart reaches the browser, though the
     # connection it sent the last one on was closed by Redis.

@@ -13,12 +13,12 @@ def test_a_team_annotates_and_exports_through_the_production_stack(stack, tmp_pa
     with stack.websocket(project_id) as socket:
         answer = click(socket, image_ids[0], "first-click", timeout=60)
         assert answer["type"] == "prediction", answer
-        mask = rle_to_mask(answer["masks"][0])
+        mask = rle_to_mask(answer["data"]["masks"][0])
         assert mask.shape == (240, 320)
         version = api.get(f"/api/images/{image_ids[0]}/").json()["version"]
         saved = api.post(
             f"/api/images/{image_ids[0]}/objects/",
-            json={"version": version, "mask": answer["masks"][0], "name": "first"},
+            json={"version": version, "mask": answer["data"]["masks"][0], "name": "first"},
         )
         assert saved.status_code == 201, saved.text
 

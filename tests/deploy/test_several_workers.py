@@ -102,7 +102,8 @@ def test_each_click_reaches_the_worker_that_prepared_its_images_embedding(stack)
     with stack.websocket(project_id) as socket:
         answers = [click(socket, image_id, f"routed-{image_id}", 60) for image_id in image_ids]
     assert [a["type"] for a in answers] == ["prediction"] * len(image_ids), answers
-    assert all(a["embedding_cached"] for a in answers), [a["embedding_cached"] for a in answers]
+    cached = [a["data"]["embedding_cached"] for a in answers]
+    assert all(cached), cached
     # Both click workers served some of them.
     for name in ("worker-interactive", "worker-interactive-1"):
         assert "prediction_task" in stack.log_tail(name, 500_000), name

@@ -1,5 +1,6 @@
 """The editor's WebSocket: predict messages answered on the same socket, errors that say
-what is wrong, only the latest click counts, and job progress relayed live."""
+what is wrong, only the latest click counts, and job progress relayed live. Every message,
+both ways, is {"type", "data"}."""
 
 import asyncio
 import threading
@@ -46,24 +47,24 @@ async def _receive(communicator, wanted: str, timeout=10.0) -> dict:
             return message
 
 
+def _predict(request_id: str, image_id: int, **prompt) -> dict:
+    return {"type": "predict", "data": {"request_id": request_id, "image_id": image_id, **prompt}}
+
+
 async def test_predict_message_is_answered_with_masks_and_saved(drawn_pool, team):
     images, drawings = drawn_pool
     communicator = await _connect(team.annotator, team.project.pk)
     await communicator.send_json_to(
-        {
-            "type": "predict",
-            "request_id": "r1",
-            "image_id": images[0].pk,
-            "point_coords": [list(drawings[0].centre)],
-            "point_labels": [1],
-        }
+        _predict("r1", images[0].pk, point_coords=[list(drawings[0].centre)], point_labels=[1])
     )
     reply = await _receive(communicator, "prediction")
     await communicator.disconnect()
-    assert reply["type"] == "prediction" and reply["request_id"] == "r1"
-    assert iou(rle_to_mask(reply["masks"][0]), drawings[0].truth) >= 0.9
-    assert len(reply["scores"]) == len(reply["masks"])
-    saved = await Prediction.objects.aget(pk=reply["prediction_id"])
+    answer = reply["data"]
+    assert reply["type"] == "prediction" and answer["request_id"] == "r1"
+    assert answer["image_id"] == images[0].pk
+    assert iou(rle_to_mask(answer["masks"][0]), drawings[0].truth) >= 0.9
+    assert len(answer["scores"]) == len(answer["masks"])
+    saved = await Prediction.objects.aget(pk=answer["prediction_id"])
     assert saved.created_by_id == team.annotator.pk
 
 
@@ -71,22 +72,19 @@ async def test_predict_with_a_bad_prompt_gets_a_clear_error(drawn_pool, team):
     images, _ = drawn_pool
     communicator = await _connect(team.owner, team.project.pk)
     await communicator.send_json_to(
-        {
-            "type": "predict",
-            "request_id": "bad",
-            "image_id": images[0].pk,
-            "point_coords": [[500, 10]],
-            "point_labels": [1],
-        }
+        _predict("bad", images[0].pk, point_coords=[[500, 10]], point_labels=[1])
     )
     reply = await _receive(communicator, "prediction")
     await communicator.disconnect()
     assert reply == {
         "type": "error",
-        "request_id": "bad",
-        "image_id": images[0].pk,
-        "code": "invalid",
-        "message": "point_coords: Coordinates lie outside the 160x120 image.",
+        "data": {
+            "code": "invalid",
+            "message": "point_coords: Coordinates lie outside the 160x120 image.",
+            "fields": {"point_coords": ["Coordinates lie outside the 160x120 image."]},
+            "request_id": "bad",
+            "image_id": images[0].pk,
+        },
     }
     assert not await Prediction.objects.aexists()
 
@@ -94,23 +92,21 @@ async def test_predict_with_a_bad_prompt_gets_a_clear_error(drawn_pool, team):
 async def test_viewer_cannot_predict_and_is_told_why(drawn_pool, team):
     images, _ = drawn_pool
     communicator = await _connect(team.viewer, team.project.pk)
-    await communicator.send_json_to(
-        {"type": "predict", "request_id": "v", "image_id": images[0].pk, "box": [1, 1, 9, 9]}
-    )
+    await communicator.send_json_to(_predict("v", images[0].pk, box=[1, 1, 9, 9]))
     reply = await _receive(communicator, "prediction")
     await communicator.disconnect()
-    assert reply["type"] == "error" and "viewer" in reply["message"]
+    assert reply["type"] == "error" and reply["data"]["code"] == "permission_denied"
+    assert "viewer" in reply["data"]["message"]
 
 
 async def test_image_of_another_project_is_not_found(drawn_pool, team):
     images, _ = drawn_pool
     communicator = await _connect(team.outsider, team.other_project.pk)
-    await communicator.send_json_to(
-        {"type": "predict", "request_id": "o", "image_id": images[0].pk, "box": [1, 1, 9, 9]}
-    )
+    await communicator.send_json_to(_predict("o", images[0].pk, box=[1, 1, 9, 9]))
     reply = await _receive(communicator, "prediction")
     await communicator.disconnect()
-    assert reply["type"] == "error" and "No such image" in reply["message"]
+    assert reply["type"] == "error" and reply["data"]["code"] == "not_found"
+    assert "No such image" in reply["data"]["message"]
 
 
 async def test_a_newer_click_supersedes_one_still_queued(drawn_pool, team):
@@ -121,13 +117,12 @@ async def test_a_newer_click_supersedes_one_still_queued(drawn_pool, team):
     executor.submit(gate.wait, 10)  # the model is busy with something else
     for request_id, x in (("old", 20), ("new", drawings[0].centre[0])):
         await communicator.send_json_to(
-            {
-                "type": "predict",
-                "request_id": request_id,
-                "image_id": images[0].pk,
-                "point_coords": [[x, drawings[0].centre[1]]],
-                "point_labels": [1],
-            }
+            _predict(
+                request_id,
+                images[0].pk,
+                point_coords=[[x, drawings[0].centre[1]]],
+                point_labels=[1],
+            )
         )
     for _ in range(200):
         if executor._work_queue.qsize() == 2:
@@ -137,17 +132,17 @@ async def test_a_newer_click_supersedes_one_still_queued(drawn_pool, team):
     replies = {}
     for _ in range(2):
         message = await communicator.receive_json_from(timeout=10)
-        replies[message["request_id"]] = message
+        replies[message["data"]["request_id"]] = message
     await communicator.disconnect()
-    assert replies["old"]["type"] == "error" and replies["old"]["code"] == "superseded"
+    assert replies["old"]["type"] == "error" and replies["old"]["data"]["code"] == "superseded"
     assert replies["new"]["type"] == "prediction"
     assert await Prediction.objects.acount() == 1
 
 
 async def test_ping_and_other_messages_still_work(team):
     communicator = await _connect(team.viewer, team.project.pk)
-    await communicator.send_json_to({"type": "ping"})
-    assert (await communicator.receive_json_from())["type"] == "pong"
+    await communicator.send_json_to({"type": "ping", "data": {}})
+    assert await communicator.receive_json_from() == {"type": "pong", "data": {}}
     await communicator.disconnect()
 
 
@@ -179,10 +174,8 @@ async def test_prediction_runs_on_the_project_model(micro_checkpoint, drawn_pool
     images, _ = drawn_pool
     await sync_to_async(use_model)(team.project, micro_ref(micro_checkpoint))
     communicator = await _connect(team.owner, team.project.pk)
-    await communicator.send_json_to(
-        {"type": "predict", "request_id": "m", "image_id": images[0].pk, "box": [40, 20, 130, 95]}
-    )
+    await communicator.send_json_to(_predict("m", images[0].pk, box=[40, 20, 130, 95]))
     reply = await _receive(communicator, "prediction")
     await communicator.disconnect()
-    assert reply["type"] == "prediction" and len(reply["masks"]) == 3
-    assert reply["model"]["checkpoint"] == str(micro_checkpoint)
+    assert reply["type"] == "prediction" and len(reply["data"]["masks"]) == 3
+    assert reply["data"]["model"]["checkpoint"] == str(micro_checkpoint)

@@ -75,10 +75,12 @@ async def test_click_is_answered_while_a_pool_job_holds_the_batch_worker(
     await communicator.send_json_to(
         {
             "type": "predict",
-            "request_id": "during-pool",
-            "image_id": images[0].pk,
-            "point_coords": [list(drawings[0].centre)],
-            "point_labels": [1],
+            "data": {
+                "request_id": "during-pool",
+                "image_id": images[0].pk,
+                "point_coords": [list(drawings[0].centre)],
+                "point_labels": [1],
+            },
         }
     )
     reply = await _receive(communicator, "prediction")

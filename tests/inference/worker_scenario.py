@@ -19,7 +19,7 @@ from channels.layers import get_channel_layer  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from inference import dispatch, supersede  # noqa: E402
+from inference import dispatch  # noqa: E402
 from inference.services import automask  # noqa: E402
 from projects import services as project_services  # noqa: E402
 from projects.encoding import rle_to_mask  # noqa: E402
@@ -66,26 +66,27 @@ async def observe(owner, project, images, clicked, small) -> dict:
             seen["job_statuses"].append((data["status"], data["done"]))
             if data["status"] == "running" and clicked_at is None:
                 clicked_at = time.monotonic()
-                request = {
-                    "request_id": "click-1",
-                    "user_id": owner.pk,
-                    "image_id": clicked.pk,
-                    "sequence": supersede.next_number(owner.pk, clicked.pk),
-                    "prompt": {"point_coords": [list(small.centre)], "point_labels": [1]},
-                    "reply_channel": channel,
-                }
-                await asyncio.to_thread(dispatch.predict_enqueue, request)
+                click = dispatch.Click(
+                    user=owner,
+                    project_id=project.pk,
+                    image_id=clicked.pk,
+                    request_id="click-1",
+                    prompt={"point_coords": [list(small.centre)], "point_labels": [1]},
+                    reply_channel=channel,
+                )
+                await asyncio.to_thread(dispatch.predict_enqueue, click)
             if data["status"] in ("done", "failed", "cancelled"):
                 break
         elif message["type"] == "inference.reply":
             reply = message["reply"]
+            answer = reply["data"]
             seen["prediction"] = {
                 "type": reply["type"],
-                "request_id": reply["request_id"],
-                "iou": iou(rle_to_mask(reply["masks"][0]), small.truth)
+                "request_id": answer["request_id"],
+                "iou": iou(rle_to_mask(answer["masks"][0]), small.truth)
                 if reply["type"] == "prediction"
                 else None,
-                "message": reply.get("message"),
+                "message": answer.get("message"),
             }
             seen["prediction_seconds"] = time.monotonic() - clicked_at
             seen["job_done_when_answered"] = await asyncio.to_thread(

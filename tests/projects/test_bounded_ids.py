@@ -222,12 +222,12 @@ async def test_a_socket_for_a_project_id_past_int64_is_refused(team):
 @pytest.mark.parametrize(
     "message, says",
     [
-        ({"type": "open_image", "image_id": HUGE}, "No such image"),
-        ({"type": "open_image", "image_id": 1e22}, "No such image"),
-        ({"type": "predict", "image_id": HUGE, "box": [1, 1, 9, 9]}, "image_id must be"),
-        ({"type": "predict", "image_id": True, "box": [1, 1, 9, 9]}, "image_id must be"),
+        ({"type": "open_image", "data": {"image_id": HUGE}}, "No such image"),
+        ({"type": "open_image", "data": {"image_id": 1e22}}, "No such image"),
+        ({"type": "predict", "data": {"image_id": HUGE, "box": [1, 1, 9, 9]}}, "image_id: Must be"),
+        ({"type": "predict", "data": {"image_id": True, "box": [1, 1, 9, 9]}}, "image_id: Must be"),
         (
-            {"type": "predict", "image_id": "IMAGE", "mask_input_prediction": HUGE},
+            {"type": "predict", "data": {"image_id": "IMAGE", "mask_input_prediction": HUGE}},
             "mask_input_prediction: " + ID_MESSAGE,
         ),
     ],
@@ -238,10 +238,11 @@ async def test_an_id_in_a_socket_message_that_is_no_id_is_answered_with_an_error
     communicator, connected = await _socket(team.owner, f"/ws/projects/{team.project.pk}/")
     assert connected
     assert (await communicator.receive_json_from())["type"] == "hello"
-    if message.get("image_id") == "IMAGE":
-        message = {**message, "image_id": pool[1][0].pk}
-    await communicator.send_json_to({**message, "request_id": "r1"})
+    data = {**message["data"], "request_id": "r1"}
+    if data.get("image_id") == "IMAGE":
+        data["image_id"] = pool[1][0].pk
+    await communicator.send_json_to({**message, "data": data})
     reply = await communicator.receive_json_from(timeout=5)
     assert reply["type"] == "error"
-    assert says in (reply.get("message") or reply["data"]["message"])
+    assert says in reply["data"]["message"]
     await communicator.disconnect()

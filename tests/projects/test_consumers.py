@@ -70,12 +70,26 @@ async def test_a_foreign_origin_is_refused(team):
 async def test_unknown_messages_get_a_clear_error(team):
     communicator, _, _ = await connect(team.project.pk, team.annotator)
     await communicator.receive_json_from()
-    await communicator.send_json_to({"type": "teleport"})
+    await communicator.send_json_to({"type": "teleport", "data": {}})
     reply = await communicator.receive_json_from()
     assert reply["type"] == "error"
     assert "teleport" in reply["data"]["message"]
-    await communicator.send_json_to({"type": "ping"})
+    await communicator.send_json_to({"type": "ping", "data": {}})
     assert (await communicator.receive_json_from())["type"] == "pong"
+    await communicator.disconnect()
+
+
+async def test_a_message_out_of_its_envelope_gets_a_clear_error(team):
+    communicator, _, _ = await connect(team.project.pk, team.annotator)
+    await communicator.receive_json_from()
+    for sent, says in (
+        ([1, 2], '{"type": <name>, "data": {...}}'),
+        ({"type": "open_image", "data": 7}, "data: Must be an object."),
+    ):
+        await communicator.send_json_to(sent)
+        reply = await communicator.receive_json_from()
+        assert reply["type"] == "error" and reply["data"]["code"] == "invalid"
+        assert says in reply["data"]["message"]
     await communicator.disconnect()
 
 
@@ -91,14 +105,14 @@ async def test_members_see_who_else_has_an_image_open(team, pool):
     image = pool[1][0]
     anna, _, _ = await connect(team.project.pk, team.annotator)
     olive, _, _ = await connect(team.project.pk, team.owner)
-    await anna.send_json_to({"type": "open_image", "image_id": image.pk})
+    await anna.send_json_to({"type": "open_image", "data": {"image_id": image.pk}})
     seen = await next_of_type(olive, "presence")
     assert seen["data"] == {
         "image_id": image.pk,
         "users": [{"user_id": team.annotator.pk, "username": "anna"}],
     }
 
-    await olive.send_json_to({"type": "open_image", "image_id": image.pk})
+    await olive.send_json_to({"type": "open_image", "data": {"image_id": image.pk}})
     both = await next_of_type(anna, "presence")
     both = await next_of_type(anna, "presence") if len(both["data"]["users"]) < 2 else both
     assert {u["username"] for u in both["data"]["users"]} == {"anna", "olive"}
@@ -118,7 +132,8 @@ async def test_an_image_of_another_project_cannot_be_opened_for_presence(team):
     foreign = await Image.objects.acreate(project=team.other_project, source=source, path="x.png")
     communicator, _, _ = await connect(team.project.pk, team.annotator)
     await communicator.receive_json_from()
-    await communicator.send_json_to({"type": "open_image", "image_id": foreign.pk})
+    await communicator.send_json_to({"type": "open_image", "data": {"image_id": foreign.pk}})
     reply = await communicator.receive_json_from()
     assert reply["type"] == "error" and "No such image" in reply["data"]["message"]
+    assert reply["data"]["code"] == "not_found"
     await communicator.disconnect()
