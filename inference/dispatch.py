@@ -88,12 +88,3 @@ def predict_enqueue(click: Click) -> None:
     )
     queue = interactive_queue(click.image_id)
     task_send("inference.tasks.prediction_task", click.numbered(), queue=queue)
-
-
-def embedding_prepare_enqueue(image_ids: list[int]) -> None:
-    """Each image's embedding is prepared on the click worker that will serve its clicks."""
-    by_queue: dict[str, list[int]] = {}
-    for image_id in image_ids:
-        by_queue.setdefault(interactive_queue(image_id), []).append(image_id)
-    for queue, ids in by_queue.items():
-        task_send("inference.tasks.embedding_prepare_task", ids, queue=queue)

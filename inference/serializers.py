@@ -14,7 +14,8 @@ class ModelOutput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["sam2", "classic"])
     family = serializers.CharField()
     size = serializers.CharField()
-    label = serializers.CharField()
+    # A field named like Field.label, which the stubs type as a string attribute.
+    label = serializers.CharField()  # type: ignore[assignment]
     config = serializers.CharField()
     url = serializers.CharField(help_text="Official checkpoint URL (or the configured mirror).")
     parameters_m = serializers.FloatField(help_text="Millions of parameters.")

@@ -18,9 +18,11 @@ from django.http import Http404
 from annotator import messages
 from inference import engine, selectors, supersede
 from inference.prompts import RECORD_COLUMNS, PromptInput
+from inference.queues import interactive_queue
 from inference.refs import ModelRef
 from projects import access, encoding
 from projects.errors import DOMAIN_ERRORS, ErrorBody
+from projects.jobs import task_send
 from projects.models import Image, Prediction
 from projects.sources import reader
 
@@ -180,11 +182,13 @@ def prediction_run(*, image: Image, user, prompt: PromptInput) -> PredictionResu
         pixels()  # the first read records the image's key and size
     ref = selectors.project_model_ref(image.project)
     model = engine.get_engine(ref)
+    # The first read above recorded both: an image has a size once it has pixels.
+    width, height = image.width or 0, image.height or 0
     checked = prompt_validate(
         prompt,
         image=image,
-        width=image.width,
-        height=image.height,
+        width=width,
+        height=height,
         logits_size=model.logits_size,
     )
     cached = (ref.cache_key, image.key) in engine.embedding_cache()
@@ -199,8 +203,8 @@ def prediction_run(*, image: Image, user, prompt: PromptInput) -> PredictionResu
         prediction_id=prediction.pk,
         masks=prediction.masks,
         scores=prediction.scores,
-        width=image.width,
-        height=image.height,
+        width=width,
+        height=height,
         model=prediction.model,
         logits=output.logits.tolist() if prompt.return_logits_to_caller else None,
         embedding_cached=cached,
@@ -257,6 +261,15 @@ def prediction_save(
 
 # ---------------------------------------------------------------------------------------
 # Model selection, load and download
+
+
+def embedding_prepare_enqueue(image_ids: list[int]) -> None:
+    """Each image's embedding is prepared on the click worker that will serve its clicks."""
+    by_queue: dict[str, list[int]] = {}
+    for image_id in image_ids:
+        by_queue.setdefault(interactive_queue(image_id), []).append(image_id)
+    for queue, ids in by_queue.items():
+        task_send("inference.tasks.embedding_prepare_task", ids, queue=queue)
 
 
 def embedding_prepare(*, image_ids: list[int]) -> list[int]:

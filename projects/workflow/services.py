@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from inference.services.predictions import embedding_prepare_enqueue
 from projects.encoding import mask_to_rle, rle_to_mask
 from projects.errors import Conflict, ImageNotReadable
 from projects.events import project_group, publish
@@ -28,6 +29,7 @@ from projects.models import (
     Prediction,
 )
 from projects.sources import reader
+from projects.workflow.selectors import image_step, next_unprocessed
 
 UNDO_DEPTH = 100
 
@@ -366,9 +368,6 @@ class OpenedImage:
 def image_open(*, image: Image, user) -> OpenedImage:
     """Make `image` the user's active image: read it (recording its size and key) and have
     the model prepare its embedding and the one of the image likely to come next."""
-    from inference.dispatch import embedding_prepare_enqueue
-    from projects.workflow.selectors import image_step, next_unprocessed
-
     try:
         decoded = reader.load(image)
     except (reader.ImageUnavailable, reader.ImageInvalid) as error:
