@@ -1,7 +1,10 @@
 """Reads: the model list, a project's model state and the model its predictions use."""
 
+import functools
+import json
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
@@ -29,13 +32,21 @@ def project_model_ref(project: Project) -> ModelRef:
     active = (project.model_selection or {}).get("active")
     if not active:
         return default_model_ref()
+    door = (str(settings.ANNOTATOR_MODEL_DIR), tuple(map(str, settings.ANNOTATOR_MODEL_ROOTS)))
     try:
-        return ModelRef.from_dict(active)
+        return _stored_ref(json.dumps(active, sort_keys=True), door)
     except ValidationError as error:
         reasons = " ".join(error.messages)
         raise ValidationError(
             {"model": f"The project's stored model choice is refused ({reasons}): load a model."}
         ) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _stored_ref(choice: str, door: tuple[str, tuple[str, ...]]) -> ModelRef:
+    """A stored choice through the model door, once per choice and model folders: every
+    click reads it, and the engine checks the reference again before it builds a model."""
+    return ModelRef.from_dict(json.loads(choice))
 
 
 def project_model_state(project: Project) -> dict[str, Any]:
