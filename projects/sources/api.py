@@ -6,12 +6,9 @@ project owners; adding images (uploads, URLs), re-scanning and removing single i
 for annotators too; viewers read.
 """
 
-import io
-
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from PIL import Image as PILImage
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -21,7 +18,7 @@ from rest_framework.views import APIView
 from annotator.api_schema import ErrorOutput
 from projects import access
 from projects.errors import ImageNotReadable
-from projects.sources import reader, selectors, services, thumbnails
+from projects.sources import editor_file, reader, selectors, services, thumbnails
 from projects.sources.serializers import (
     AzureSourceInput,
     FolderSourceInput,
@@ -37,6 +34,9 @@ from projects.sources.serializers import (
     UploadSourceInput,
     UrlSourceInput,
 )
+
+# The editor asks for the file by its content key (?v=), so a copy stays good for a while.
+EDITOR_FILE_MAX_AGE = 3600
 
 
 def _created(source, job=None) -> Response:
@@ -214,19 +214,26 @@ class ImageThumbnailApi(APIView):
 
 
 class ImageFileApi(APIView):
-    """The image as the model sees it: EXIF orientation applied, RGB, as a PNG."""
+    """The image the editor shows: the stored file when a browser shows it as the model sees
+    it, else a high-quality JPEG of the oriented image; revalidated by its ETag."""
 
-    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, 409: ErrorOutput})
+    @extend_schema(
+        responses={
+            **{(200, kind): OpenApiTypes.BINARY for kind in editor_file.SHOWN_AS_IS.values()},
+            304: OpenApiResponse(description="Not modified: the ETag named is still current."),
+            409: ErrorOutput,
+        }
+    )
     def get(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id)
         try:
-            decoded = reader.load(image)
+            shown = editor_file.editor_file(image)
         except (reader.ImageUnavailable, reader.ImageInvalid) as error:
             raise ImageNotReadable(str(error)) from None
-        buffer = io.BytesIO()
-        # Level 1: the editor wants it soon; lossless so the pixels are the model's pixels.
-        PILImage.fromarray(decoded.rgb).save(buffer, format="PNG", compress_level=1)
-        response = HttpResponse(buffer.getvalue(), content_type="image/png")
-        response["Cache-Control"] = "private, max-age=3600"
-        response["ETag"] = f'"{decoded.key}"'
+        if editor_file.etag_matches(request.headers.get("If-None-Match", ""), shown.etag):
+            response = HttpResponseNotModified()
+        else:
+            response = HttpResponse(shown.data, content_type=shown.content_type)
+        response["Cache-Control"] = f"private, max-age={EDITOR_FILE_MAX_AGE}"
+        response["ETag"] = shown.etag
         return response

@@ -1,6 +1,15 @@
 """Reading an image of the pool, whatever its source: bytes, then RGB pixels for the model."""
 
-__all__ = ["DecodedImage", "ImageInvalid", "ImageUnavailable", "decode", "load", "read_bytes"]
+__all__ = [
+    "DecodedImage",
+    "ImageInvalid",
+    "ImageUnavailable",
+    "decode",
+    "decode_and_remember",
+    "load",
+    "read_bytes",
+    "read_or_flag",
+]
 
 import hashlib
 import io
@@ -133,14 +142,28 @@ def load(image: Image) -> DecodedImage:
     An image that cannot be read is flagged unavailable with the reason, then the error is
     raised for the caller to report.
     """
+    return decode_and_remember(image, read_or_flag(image))
+
+
+def read_or_flag(image: Image) -> bytes:
+    """The image's bytes; an image that cannot be read is flagged unavailable, then raised."""
     try:
-        decoded = decode(read_bytes(image))
-    except (ImageUnavailable, ImageInvalid) as error:
+        return read_bytes(image)
+    except ImageUnavailable as error:
         image.mark_unavailable(str(error))
         raise
     except CredentialKeyError as error:
         image.mark_unavailable(str(error))
         raise ImageUnavailable(str(error)) from None
+
+
+def decode_and_remember(image: Image, data: bytes) -> DecodedImage:
+    """Decode `data`, the image's bytes, and record its size and key (flagged on failure)."""
+    try:
+        decoded = decode(data)
+    except ImageInvalid as error:
+        image.mark_unavailable(str(error))
+        raise
     if image.key and image.key != decoded.key:
         # The file behind the path changed since it was first read; annotations made on the
         # old content may no longer fit, so everyone with the project open is told.

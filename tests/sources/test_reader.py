@@ -85,12 +85,12 @@ def test_a_thumbnail_is_served_small_and_cached(put, team, api_client, settings)
     assert client.get(url).status_code == 200
 
 
-def test_the_editor_gets_the_oriented_image_as_png(put, team, api_client):
+def test_the_editor_gets_the_oriented_image(put, team, api_client):
     image = put("turned.jpg", _rotated_jpeg())
     response = api_client(team.viewer).get(
         reverse("api:api-image-file", kwargs={"image_id": image.pk})
     )
-    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     with PILImage.open(io.BytesIO(response.content)) as shown:
         assert shown.size == (30, 40) and shown.mode == "RGB"
 
