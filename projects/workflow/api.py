@@ -21,6 +21,7 @@ from projects.workflow.serializers import (
     ConflictOutput,
     HistoryOutput,
     ImageStateOutput,
+    KeepEachInput,
     ObjectChangeOutput,
     ObjectCreateInput,
     ObjectsChangeOutput,
@@ -166,6 +167,23 @@ class PredictionChooseApi(WorkflowApi):
             target=target,
         )
         return change(obj.image, obj)
+
+
+class PredictionKeepEachApi(WorkflowApi):
+    @extend_schema(request=KeepEachInput, responses=ObjectsChangeOutput)
+    def post(self, request, prediction_id: int):
+        """Keep each mask of a several-box prediction as its own object (one per box)."""
+        prediction = access.prediction_for_user(request.user, prediction_id, need="edit")
+        data = self.valid(KeepEachInput, request)
+        objects = services.prediction_keep_each(
+            prediction=prediction,
+            user=request.user,
+            version=data["version"],
+            label_id=data.get("label_id"),
+        )
+        image = prediction.image
+        image.refresh_from_db()
+        return Response(ObjectsChangeOutput({"image": image, "objects": objects}).data)
 
 
 class AutomaskPromoteApi(WorkflowApi):

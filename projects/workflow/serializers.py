@@ -158,6 +158,10 @@ class ChooseInput(VersionInput):
     )
 
 
+class KeepEachInput(VersionInput):
+    label_id = IdField(required=False, allow_null=True)
+
+
 class PromoteInput(VersionInput):
     mask_ids = serializers.ListField(child=IdField(), required=False)
     run_id = IdField(required=False, help_text="Promote every mask of a run.")

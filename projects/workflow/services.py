@@ -261,6 +261,35 @@ def prediction_choose(
 
 
 @transaction.atomic
+def prediction_keep_each(
+    *, prediction: Prediction, user, version: int, label_id: int | None = None
+) -> list[MaskObject]:
+    """Keep every mask of a several-box prediction as its own object, undone together."""
+    boxes = prediction.box
+    if not (isinstance(boxes, list) and boxes and isinstance(boxes[0], list) and len(boxes) > 1):
+        raise ValidationError(
+            {"prediction": "This prediction's masks are alternatives of one object: keep one."}
+        )
+    image = _lock(prediction.image, version)
+    label = _label(image, label_id)
+    objects = [
+        MaskObject.objects.create(
+            image=image,
+            label=label,
+            mask=mask,
+            origin=MaskObject.Origin.PREDICTION,
+            prediction=prediction,
+            created_by=user,
+            updated_by=user,
+        )
+        for mask in prediction.masks
+    ]
+    _record_steps(image, user, [(EditStep.Kind.CREATE, o.pk, None, snapshot(o)) for o in objects])
+    _changed(image, user)
+    return objects
+
+
+@transaction.atomic
 def automask_promote(
     *, image: Image, user, version: int, masks: Iterable[AutomaskMask], label_id: int | None
 ) -> list[MaskObject]:

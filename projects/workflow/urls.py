@@ -12,6 +12,11 @@ urlpatterns = [
         api.PredictionChooseApi.as_view(),
         name="prediction-choose",
     ),
+    path(
+        "predictions/<id:prediction_id>/keep-each/",
+        api.PredictionKeepEachApi.as_view(),
+        name="prediction-keep-each",
+    ),
     path("images/<id:image_id>/promote/", api.AutomaskPromoteApi.as_view(), name="promote"),
     path("images/<id:image_id>/undo/", api.UndoApi.as_view(), name="undo"),
     path("images/<id:image_id>/redo/", api.RedoApi.as_view(), name="redo"),
