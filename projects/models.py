@@ -295,6 +295,22 @@ class Image(models.Model):
     def __str__(self) -> str:
         return self.path
 
+    @property
+    def display_name(self) -> str:
+        """The name a person knows the image by. An upload is stored as
+        `<project id>/<hash>/<file name>` (a restore moves it to its new project's id): its
+        name is the file name it was uploaded as. A folder image is its path in the folder, an
+        Azure blob its name after the folder part of the source's prefix, a URL the URL."""
+        kind = self.source.kind
+        if kind == SourceKind.UPLOAD:
+            return self.path.rsplit("/", 1)[-1]
+        if kind == SourceKind.AZURE_BLOB:
+            prefix = str((self.source.location or {}).get("prefix") or "")
+            folder = prefix[: prefix.rfind("/") + 1]
+            if folder and self.path.startswith(folder) and len(self.path) > len(folder):
+                return self.path[len(folder) :]
+        return self.path
+
     @staticmethod
     def derive_status(*, completed: bool, has_any_record: bool) -> str:
         if completed:

@@ -42,5 +42,14 @@ def pool_images(project: Project, *, include_removed: bool = False) -> QuerySet[
     return images.order_by("id")
 
 
+def image_source_path(image: Image) -> str:
+    """The image's path inside its source, the same on every server: an upload's stored path
+    without its project's folder (`<hash>/<file name>`), else the name it is shown by."""
+    if image.source.kind == Source.Kind.UPLOAD:
+        head, _, rest = image.path.partition("/")
+        return rest if head.isdigit() and rest else image.path
+    return image.display_name
+
+
 def project_jobs(project: Project) -> QuerySet[Job]:
     return Job.objects.filter(project=project).order_by("-created_at")

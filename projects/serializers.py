@@ -104,6 +104,13 @@ class SourceOutput(serializers.ModelSerializer):
 
 class ImageOutput(serializers.ModelSerializer):
     source_name = serializers.CharField(source="source.name", read_only=True)
+    name = serializers.CharField(
+        source="display_name",
+        read_only=True,
+        help_text="The name a person knows the image by: an upload's file name, else its path "
+        "in its source (folder path, blob name after the prefix's folder, URL). `path` is "
+        "where it is stored, kept for older clients.",
+    )
 
     class Meta:
         model = Image
@@ -111,6 +118,7 @@ class ImageOutput(serializers.ModelSerializer):
             "id",
             "source",
             "source_name",
+            "name",
             "path",
             "key",
             "width",

@@ -7,12 +7,11 @@ Formats: COCO instance segmentation JSON, binary PNG masks in a zip, the seed's 
 import csv
 import io
 import json
-import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +20,10 @@ from PIL import Image as PILImage
 from inference.prompts import RECORD_COLUMNS, RECORD_INPUTS
 from projects.encoding import array_open, rle_area, rle_bbox, rle_to_mask
 from projects.exports.masks import coco_segmentation, uncompressed_counts, uncompressed_rle
+from projects.exports.naming import file_stem
 from projects.exports.selectors import ExportImage, ExportMask, export_sizes
 from projects.models import Label, Project, label_color_free
+from projects.selectors import image_source_path
 
 FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc")
 # The project archive can also be made as an export job, for projects too large to wait for.
@@ -142,7 +143,8 @@ def _readable(
             skipped.append(
                 {
                     "image_id": export.image.pk,
-                    "path": export.image.path,
+                    "file_name": export.file_name,
+                    "path": image_source_path(export.image),
                     "reason": export.unreadable,
                 }
             )
@@ -155,20 +157,15 @@ def _counts(images: int, masks: int, skipped: list[dict]) -> dict:
     return {"images": images, "masks": masks, **({"skipped": skipped} if skipped else {})}
 
 
-def _file_name(export: ExportImage) -> str:
-    return export.image.path
-
-
 class Stems:
-    """File stems for per-image files, unique within one export: the image's own name, with
-    its id appended when two images share a name."""
+    """File stems for per-image files, unique within one export: the image's name in the
+    export without its extension, with its id appended when two images share a stem."""
 
     def __init__(self) -> None:
         self.used: set[str] = set()
 
     def __call__(self, export: ExportImage) -> str:
-        name = PurePosixPath(export.image.path.split("?")[0]).stem or f"image-{export.image.pk}"
-        stem = re.sub(r"[^\w.-]+", "_", name)
+        stem = file_stem(export.file_name, export.image.pk)
         if stem in self.used:
             stem = f"{stem}_{export.image.pk}"
         self.used.add(stem)
@@ -180,7 +177,7 @@ def _checked(export: ExportImage, mask: ExportMask) -> dict:
     height, width = export.size
     if [int(v) for v in mask.rle["size"]] != [height, width]:
         raise ValueError(
-            f"The {mask.record} #{mask.record_id} of image {export.image.path!r} has size "
+            f"The {mask.record} #{mask.record_id} of image {export.file_name!r} has size "
             f"{mask.rle['size']} but the image is {height}x{width}."
         )
     return mask.rle
@@ -215,7 +212,7 @@ def write_coco(
         coco_images.append(
             {
                 "id": export.image.pk,
-                "file_name": _file_name(export),
+                "file_name": export.file_name,
                 "width": width,
                 "height": height,
                 "source": export.image.source.name,
@@ -309,9 +306,9 @@ def write_csv(
                 writer.writerow(
                     [
                         export.image.pk,
-                        PurePosixPath(export.image.path.split("?")[0]).name,
+                        export.file_name,
                         export.image.source.name,
-                        export.image.path,
+                        image_source_path(export.image),
                         width,
                         height,
                         mask.record,
@@ -401,7 +398,8 @@ def _seed_entry(export: ExportImage, options: ExportOptions) -> dict:
         "image_id": image.pk,
         "source": SEED_SOURCE.get(image.source.kind, image.source.kind),
         "source_name": image.source.name,
-        "path": image.path,
+        "file_name": export.file_name,
+        "path": image_source_path(image),
         "width": width,
         "height": height,
         "status": image.status,
@@ -516,7 +514,7 @@ def write_binary_mask(
             height, width = export.size
             entry: dict[str, Any] = {
                 "image_id": export.image.pk,
-                "file_name": _file_name(export),
+                "file_name": export.file_name,
                 "width": width,
                 "height": height,
                 "masks": [],
@@ -566,7 +564,7 @@ def write_voc(
             masks = _paint_order(export.masks)
             if len(masks) > 254:
                 raise ValueError(
-                    f"Image {export.image.path!r} has {len(masks)} masks; Pascal VOC object "
+                    f"Image {export.file_name!r} has {len(masks)} masks; Pascal VOC object "
                     "maps hold at most 254 per image. Export binary_mask instead."
                 )
             stem = stems(export)

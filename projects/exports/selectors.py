@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from projects.crypto import CredentialKeyError
+from projects.exports.naming import export_names
 from projects.models import AutomaskMask, Image, Label, MaskObject, Prediction, Project
 from projects.selectors import pool_images
 from projects.sources.reader import ImageInvalid, ImageUnavailable, read_bytes
@@ -48,6 +49,7 @@ class ExportMask:
 @dataclass
 class ExportImage:
     image: Image
+    name: str = ""  # the image's name in this export (projects.exports.naming)
     masks: list[ExportMask] = field(default_factory=list)
     predictions: list[Prediction] = field(default_factory=list)
     automask_runs: list = field(default_factory=list)
@@ -64,7 +66,12 @@ class ExportImage:
             return self.image.height, self.image.width
         for mask in self.masks:
             return int(mask.rle["size"][0]), int(mask.rle["size"][1])
-        raise ValueError(f"The size of image {self.image.path!r} is not known; read it first.")
+        raise ValueError(f"The size of image {self.file_name!r} is not known; read it first.")
+
+    @property
+    def file_name(self) -> str:
+        """What the export calls the image."""
+        return self.name or self.image.display_name
 
 
 def scope_images(project: Project, scope: Scope) -> QuerySet[Image]:
@@ -91,12 +98,14 @@ def export_images(
     """Each image with the masks of the chosen records, read in batches.
 
     keep_records also attaches the prediction and automask rows, for the seed's JSON schema.
+    Each image carries its name in the export, chosen knowing every image of the scope.
     """
-    ids = list(images.values_list("pk", flat=True))
+    names = export_names(images)
+    ids = list(names)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         by_id = {
-            image.pk: ExportImage(image)
+            image.pk: ExportImage(image, name=names[image.pk])
             for image in Image.objects.filter(pk__in=chunk).select_related("source")
         }
         if "objects" in records:
