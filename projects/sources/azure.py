@@ -18,12 +18,14 @@ from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
     ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
 )
 from azure.storage.blob import ContainerClient
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from projects.crypto import decrypt
+from projects.crypto import CredentialKeyError, decrypt
 from projects.models import Credential, Source
 from projects.sources.listing import (
     ImageUnavailable,
@@ -31,6 +33,7 @@ from projects.sources.listing import (
     SourceUnavailable,
     has_image_extension,
 )
+from projects.sources.web import bounded_detail, network_problem
 
 # The SDK logs every request and response at INFO; one page view would flood the log.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
@@ -42,6 +45,15 @@ AZURE_BLOB_DOMAINS = (
     ".blob.storage.azure.net",
 )
 STORAGE_SCOPE = "https://storage.azure.com/.default"
+# One retry after a second and short connect timeouts: an unreachable account is reported in
+# seconds instead of after the storage SDK's default back-off (15 s, then more).
+CLIENT_OPTIONS = {
+    "connection_timeout": 10,
+    "read_timeout": 60,
+    "retry_total": 1,
+    "initial_backoff": 1,
+    "increment_base": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -120,9 +132,13 @@ def container_client(source: Source) -> ContainerClient:
         _guess_kind(secret) if credential.kind == Credential.Kind.ENVIRONMENT else credential.kind
     )
     if kind == Credential.Kind.CONNECTION_STRING:
-        return ContainerClient.from_connection_string(
-            secret, container, connection_timeout=10, read_timeout=60, retry_total=1
-        )
+        try:
+            return ContainerClient.from_connection_string(secret, container, **CLIENT_OPTIONS)
+        except ValueError as error:
+            raise SourceUnavailable(
+                f"The connection string is not valid ({bounded_detail(error)}). Enter it again: "
+                "it looks like DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…"
+            ) from None
     if kind == Credential.Kind.ACCOUNT_KEY:
         return _client(url, container, {"account_name": account_name(url), "account_key": secret})
     if kind == Credential.Kind.SAS_TOKEN:
@@ -131,16 +147,7 @@ def container_client(source: Source) -> ContainerClient:
 
 
 def _client(url: str, container: str, credential) -> ContainerClient:
-    # One retry and short connect timeouts: an unreachable account is reported in seconds
-    # instead of after the SDK's default back-off of about a minute.
-    return ContainerClient(
-        url,
-        container,
-        credential=credential,
-        connection_timeout=10,
-        read_timeout=60,
-        retry_total=1,
-    )
+    return ContainerClient(url, container, credential=credential, **CLIENT_OPTIONS)
 
 
 def _secret(credential: Credential) -> str:
@@ -153,7 +160,14 @@ def _secret(credential: Credential) -> str:
         return value
     if credential.kind == Credential.Kind.DEFAULT:
         return ""
-    return decrypt(credential.secret_encrypted)
+    if not credential.secret_encrypted:
+        raise SourceUnavailable(
+            f"The credential {credential.name!r} has no secret on this server: enter it again."
+        )
+    try:
+        return decrypt(credential.secret_encrypted)
+    except CredentialKeyError as error:
+        raise SourceUnavailable(str(error)) from None
 
 
 def _guess_kind(secret: str) -> str:
@@ -197,7 +211,7 @@ def default_credential():
         detail = (
             f"no identity answered within {timeout} s"
             if "error" not in outcome
-            else str(outcome["error"]).strip().splitlines()[0].rstrip(".")
+            else bounded_detail(outcome["error"])
         )
         raise SourceUnavailable(
             "No Azure identity is available on this server (environment, managed identity or "
@@ -216,10 +230,11 @@ def azure_list(source: Source) -> Iterator[Listed]:
             if has_image_extension(blob.name, extensions):
                 yield Listed(path=blob.name, size=blob.size, etag=(blob.etag or "").strip('"'))
     except AzureError as error:
-        raise SourceUnavailable(_reason(error, source.location["container"])) from None
+        raise SourceUnavailable(_reason(error, source.location["container"], client)) from None
 
 
 def azure_read(source: Source, name: str) -> tuple[bytes, str]:
+    client = None
     try:
         client = container_client(source)
         downloader = client.download_blob(name, max_concurrency=1)
@@ -227,19 +242,24 @@ def azure_read(source: Source, name: str) -> tuple[bytes, str]:
     except ResourceNotFoundError:
         raise ImageUnavailable(f"The blob {name!r} is gone.") from None
     except AzureError as error:
-        raise ImageUnavailable(_reason(error, name)) from None
+        raise ImageUnavailable(_reason(error, name, client)) from None
     except SourceUnavailable as error:
         raise ImageUnavailable(str(error)) from None
 
 
-def _reason(error: AzureError, what: str) -> str:
+def _reason(error: AzureError, what: str, client: ContainerClient | None) -> str:
+    """What an SDK error means for a person, without the SDK's text beyond one short line."""
     if isinstance(error, ResourceNotFoundError):
         return f"Azure says {what!r} does not exist."
     if isinstance(error, ClientAuthenticationError) or (
         isinstance(error, HttpResponseError) and error.status_code in {401, 403}
     ):
-        return "Azure refused the credential (expired, revoked or without read access)."
-    message = str(getattr(error, "message", "") or error).strip().splitlines()
-    return (
-        f"Azure Blob Storage cannot be reached: {message[0] if message else type(error).__name__}."
-    )
+        return (
+            "Azure refused the credential (expired, revoked or without read access): enter a "
+            "valid one."
+        )
+    if isinstance(error, ServiceRequestError | ServiceResponseError):
+        parts = urlsplit(client.url if client is not None else "")
+        return network_problem(error, parts.hostname or "the storage account", parts.port)
+    message = bounded_detail(getattr(error, "message", "") or error)
+    return f"Azure Blob Storage answered with an error: {message}."

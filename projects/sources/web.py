@@ -34,6 +34,81 @@ class RefusedURL(Exception):
     """The URL may not be fetched by this server; the message says why."""
 
 
+class Unreachable(RefusedURL, urllib.error.URLError):
+    """The network failed a fetch (no such host, refused, timed out, TLS): the message is a
+    sentence for a person, naming the host and what to do. Callers that show RefusedURL's
+    text show it as it is; callers that catch URLError still catch it."""
+
+    def __init__(self, sentence: str) -> None:
+        urllib.error.URLError.__init__(self, sentence)
+
+    def __str__(self) -> str:
+        return str(self.reason)
+
+
+# Library text kept in a sentence is cut here: a person reads a reason, not a paragraph.
+DETAIL_CHARS = 160
+
+
+def network_problem(error: BaseException, host: str, port: int | None = None) -> str:
+    """What a network failure means for a person, naming the host: no such host, refused,
+    timed out or a TLS failure, each with what to do; anything else as one bounded line."""
+    where = f"{host} port {port}" if port else host
+    for cause in _causes(error):
+        if isinstance(cause, socket.gaierror):
+            return f"The host {host} could not be found. Check the address."
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = bounded_detail(cause.verify_message or cause.reason or cause)
+            return (
+                f"The secure connection to {host} failed: its certificate could not be verified "
+                f"({reason}). Check the address, or ask the server's owner to fix the certificate."
+            )
+        if isinstance(cause, ssl.SSLError):
+            reason = bounded_detail(cause.reason or cause)
+            return (
+                f"The secure connection to {where} failed ({reason}). Check that the address "
+                "is right and that the server speaks https."
+            )
+        if isinstance(cause, ConnectionRefusedError):
+            extra = f" ({bounded_detail(cause)})" if cause.errno is None and str(cause) else ""
+            return (
+                f"{where} refused the connection{extra}. Check the address and that the server "
+                "is running."
+            )
+        if isinstance(cause, TimeoutError | socket.timeout):
+            return (
+                f"{host} cannot be reached: it timed out without answering. Check that the "
+                "server is up, or try again later."
+            )
+        if isinstance(cause, ConnectionResetError | http.client.RemoteDisconnected):
+            return f"{where} closed the connection before answering. Try again later."
+        if isinstance(cause, http.client.HTTPException):
+            return f"{where} did not answer in HTTP ({type(cause).__name__}). Check the address."
+    reason = bounded_detail(error)
+    return f"{where} cannot be reached ({reason}). Check the address, or try again later."
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and what it wraps: the chain of causes, reasons and inner exceptions."""
+    found: list[BaseException] = []
+    todo: list[object] = [error]
+    while todo and len(found) < 20:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or any(item is seen for seen in found):
+            continue
+        found.append(item)
+        todo += [getattr(item, name, None) for name in ("reason", "inner_exception")]
+        todo += [item.__cause__, item.__context__, *item.args]
+    return found
+
+
+def bounded_detail(error: object) -> str:
+    """The first line of an error's text, without its full stop, cut to DETAIL_CHARS."""
+    lines = str(error).strip().splitlines()
+    text = (lines[0] if lines else type(error).__name__).strip().rstrip(".")
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
+
+
 def url_parse_list(text_or_urls: str | list[str]) -> list[str]:
     """One URL, many, or a pasted list (one per line, or separated by spaces or commas)."""
     if isinstance(text_or_urls, str):
@@ -153,7 +228,7 @@ def _lookup(host: str) -> list[str]:
     except OSError:
         found = []
     if not found:
-        raise RefusedURL(f"The host {host!r} cannot be found.")
+        raise RefusedURL(f"The host {host} could not be found. Check the address.")
     return found
 
 
@@ -241,7 +316,9 @@ def _send(hop: _Hop, method: str, headers: dict[str, str]) -> http.client.HTTPRe
         return connection.getresponse()
     except (OSError, http.client.HTTPException) as error:
         connection.close()
-        raise urllib.error.URLError(error) from None
+        default_port = 443 if hop.parsed.secure else 80
+        port = hop.parsed.port if hop.parsed.port != default_port else None
+        raise Unreachable(network_problem(error, hop.parsed.host, port)) from None
 
 
 def _open(url: str, method: str, headers: dict[str, str]) -> http.client.HTTPResponse:
@@ -270,7 +347,9 @@ def _open(url: str, method: str, headers: dict[str, str]) -> http.client.HTTPRes
                 url, response.status, response.reason, response.headers, None
             )
         return response
-    raise urllib.error.URLError(f"it redirects more than {MAX_REDIRECTS} times")
+    raise Unreachable(
+        f"{url!r} redirects more than {MAX_REDIRECTS} times; give the address it ends at."
+    )
 
 
 def url_fetch(url: str) -> tuple[bytes, str]:
@@ -289,8 +368,9 @@ def url_fetch(url: str) -> tuple[bytes, str]:
             raise RefusedURL(f"{url!r} is larger than {settings.ANNOTATOR_URL_MAX_MB} MB.")
         try:
             data = response.read(limit + 1)
-        except http.client.HTTPException as error:
-            raise urllib.error.URLError(error) from None
+        except (OSError, http.client.HTTPException) as error:
+            host = urlsplit(url).hostname or url
+            raise Unreachable(network_problem(error, host)) from None
         if len(data) > limit:
             raise RefusedURL(f"{url!r} is larger than {settings.ANNOTATOR_URL_MAX_MB} MB.")
         etag = response.headers.get("ETag") or response.headers.get("Last-Modified") or ""
