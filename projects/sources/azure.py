@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core.credentials import AzureSasCredential
@@ -47,7 +48,7 @@ AZURE_BLOB_DOMAINS = (
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 # One retry after a second and short connect timeouts: an unreachable account is reported in
 # seconds instead of after the storage SDK's default back-off (15 s, then more).
-CLIENT_OPTIONS = {
+CLIENT_OPTIONS: dict[str, Any] = {
     "connection_timeout": 10,
     "read_timeout": 60,
     "retry_total": 1,
