@@ -29,7 +29,8 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # The project state of the seed: latest model selection with its load params, the
-    # export choices and the UI settings, each a JSON object owned by its own feature.
+    # export choices and the project-wide UI settings (the automask parameters; each user's
+    # view settings are a UserProjectSettings), each a JSON object owned by its own feature.
     model_selection = models.JSONField(default=dict, blank=True)
     export_settings = models.JSONField(default=dict, blank=True)
     ui_settings = models.JSONField(default=dict, blank=True)
@@ -57,6 +58,27 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project} ({self.role})"
+
+
+class UserProjectSettings(models.Model):
+    """One user's view preferences in one project (tool, opacity, brush size, panels, pool
+    filters...): what one annotator picks never changes what another sees. The keys and
+    their types are checked by projects.services.view_settings_clean."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_settings"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="user_settings")
+    values = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="user_settings_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}'s settings in {self.project}"
 
 
 # Sasha Trubetskoy's 20 distinct colours: a new label takes the first one its project does

@@ -26,14 +26,44 @@ class ProjectUpdateInput(serializers.Serializer):
 
 
 class ProjectStateOutput(serializers.ModelSerializer):
+    """The project settings. The context gives `automask_params` (the project's) and
+    `view_settings` (the caller's own); `ui_settings` is the older shape, kept for older
+    clients: the caller's view settings with the project's automask parameters."""
+
+    automask_params = serializers.SerializerMethodField()
+    ui_settings = serializers.SerializerMethodField()
+
     class Meta:
         model = Project
-        fields = ["model_selection", "export_settings", "ui_settings"]
+        fields = ["model_selection", "export_settings", "automask_params", "ui_settings"]
+
+    def get_automask_params(self, project) -> dict:
+        return self.context.get("automask_params", {})
+
+    def get_ui_settings(self, project) -> dict:
+        automask = self.get_automask_params(project)
+        view = self.context.get("view_settings", {})
+        return {**view, **({"automask_params": automask} if automask else {})}
 
 
 class ProjectStateInput(serializers.Serializer):
     export_settings = serializers.DictField(required=False)
-    ui_settings = serializers.DictField(required=False)
+    automask_params = serializers.DictField(
+        required=False, help_text="The automask route's `params`, replaced whole."
+    )
+    ui_settings = serializers.DictField(
+        required=False,
+        help_text="Older shape: `automask_params` in it is the project setting; every other "
+        "key is one of the caller's own view settings (see /my-settings/).",
+    )
+
+    def validate(self, attrs):
+        legacy = dict(attrs.pop("ui_settings", None) or {})
+        if "automask_params" in legacy:
+            attrs.setdefault("automask_params", legacy.pop("automask_params"))
+        if legacy:
+            attrs["view_settings"] = legacy
+        return attrs
 
 
 class MemberOutput(serializers.ModelSerializer):

@@ -1,7 +1,10 @@
 """Writes and workflows on projects, members and labels."""
 
+import math
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -9,10 +12,21 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import IntegrityError, transaction
 
-from projects.models import Label, Membership, Project, Role, label_color_free
+from projects.models import (
+    ImageStatus,
+    Label,
+    Membership,
+    Project,
+    Role,
+    UserProjectSettings,
+    label_color_free,
+)
 
 DEFAULT_LABELS = ("object",)
-STATE_FIELDS = ("ui_settings", "export_settings")
+# The project settings the state route writes; the model selection has its own services.
+# The automask parameters live in Project.ui_settings["automask_params"], where archives
+# and older code keep them.
+STATE_FIELDS = ("export_settings", "automask_params")
 
 
 @transaction.atomic
@@ -44,19 +58,197 @@ def project_update(*, project: Project, name: str | None = None, description: st
     return project
 
 
-def project_state_update(*, project: Project, changes: dict) -> Project:
-    """Merge `changes` into the UI settings and export choices of the project state."""
+def project_state_update(
+    *, project: Project, changes: dict, user=None, view_changes: dict | None = None
+) -> Project:
+    """Merge `changes` into the project settings: `export_settings` is merged key by key,
+    `automask_params` replaced whole. `view_changes` (the view keys an older client sends
+    in `ui_settings`) go to `user`'s own settings, in the same transaction."""
     unknown = set(changes) - set(STATE_FIELDS)
     if unknown:
         raise ValidationError({"state": f"Unknown state fields: {', '.join(sorted(unknown))}."})
+    for field, value in changes.items():
+        if not isinstance(value, dict):
+            raise ValidationError({field: "Must be a JSON object."})
+    view = view_settings_clean(view_changes, prefix="ui_settings.") if view_changes else {}
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
-        for field, value in changes.items():
-            if not isinstance(value, dict):
-                raise ValidationError({field: "Must be a JSON object."})
-            setattr(locked, field, {**getattr(locked, field), **value})
-        locked.save(update_fields=[*changes, "updated_at"])
+        updated = []
+        if "export_settings" in changes:
+            locked.export_settings = {**locked.export_settings, **changes["export_settings"]}
+            updated.append("export_settings")
+        if "automask_params" in changes:
+            params = dict(changes["automask_params"])
+            locked.ui_settings = {**locked.ui_settings, "automask_params": params}
+            updated.append("ui_settings")
+        if updated:
+            locked.save(update_fields=[*updated, "updated_at"])
+        if view:
+            _user_settings_merge(user=user, project=locked, changes=view)
     return locked
+
+
+def project_automask_params(project: Project) -> dict:
+    """The project's automask parameters (shared by every member)."""
+    params = project.ui_settings.get("automask_params")
+    return params if isinstance(params, dict) else {}
+
+
+# Each user's view settings in a project ------------------------------------------------
+
+
+def _choice(*choices: str) -> Callable[[Any], Any]:
+    def check(value):
+        if value not in choices:
+            raise ValueError(f"Must be one of {', '.join(repr(c) for c in choices)}.")
+        return value
+
+    return check
+
+
+def _number(low: float, high: float, *, whole: bool = False) -> Callable[[Any], Any]:
+    def check(value):
+        kinds = (int,) if whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+            raise ValueError(f"Must be a {'whole ' if whole else ''}number.")
+        if not low <= value <= high:
+            raise ValueError(f"Must be from {low} to {high}.")
+        return value
+
+    return check
+
+
+def _flag(value):
+    if not isinstance(value, bool):
+        raise ValueError("Must be true or false.")
+    return value
+
+
+def _text(limit: int, *, digits: bool = False) -> Callable[[Any], Any]:
+    def check(value):
+        if not isinstance(value, str):
+            raise ValueError("Must be a string.")
+        if len(value) > limit:
+            raise ValueError(f"Must be at most {limit} characters.")
+        if digits and value and not (value.isascii() and value.isdigit()):
+            raise ValueError("Must be an id (digits) or empty.")
+        return value
+
+    return check
+
+
+POOL_FILTERS: dict[str, Callable[[Any], Any]] = {
+    "status": _choice("", *ImageStatus.values),
+    "source": _text(19, digits=True),
+    "available": _choice("", "true", "false"),
+    "search": _text(200),
+    # The pool's A, P, E and completed flags.
+    **{
+        flag: _choice("", "true", "false")
+        for flag in ("has_automask", "has_manual_prediction", "has_manual_edit", "completed")
+    },
+}
+
+
+def _pool_filters(value):
+    if not isinstance(value, dict):
+        raise ValueError("Must be a JSON object.")
+    unknown = sorted(set(value) - set(POOL_FILTERS))
+    if unknown:
+        raise ValueError(f"Unknown pool filters: {', '.join(map(str, unknown))}.")
+    cleaned = {}
+    for name, check in POOL_FILTERS.items():
+        if name in value:
+            try:
+                cleaned[name] = check(value[name])
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
+    return cleaned
+
+
+# The closed set of view settings, each with its check (the cleaned value, or ValueError
+# with the reason); MySettingsApi's docstring describes them for the API schema.
+VIEW_SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "tool": _choice("point", "box", "brush", "eraser", "polygon", "automask"),
+    "opacity": _number(0, 1),
+    "brush_size": _number(1, 200, whole=True),
+    "panels": _choice("shown", "hidden"),
+    "pool_filters": _pool_filters,
+    "browser_decoder": _flag,
+    "hover_preview": _flag,
+}
+
+
+def view_settings_clean(changes: Any, *, prefix: str = "") -> dict:
+    """The checked view settings in `changes`, or ValidationError naming each bad key
+    (`prefix` + key). A null value removes the key (back to the default)."""
+    if not isinstance(changes, dict):
+        raise ValidationError({prefix.rstrip(".") or "settings": "Must be a JSON object."})
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for key, value in changes.items():
+        check = VIEW_SETTINGS.get(key) if isinstance(key, str) else None
+        if check is None:
+            known = ", ".join(VIEW_SETTINGS)
+            errors[f"{prefix}{str(key)[:100]}"] = f"Unknown view setting; known: {known}."
+            continue
+        try:
+            cleaned[key] = None if value is None else check(value)
+        except ValueError as error:
+            errors[f"{prefix}{key}"] = str(error)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def view_settings_valid(stored: Any) -> dict:
+    """The entries of stored settings that pass today's checks (what was saved under older
+    rules, or migrated from a project, may not)."""
+    if not isinstance(stored, dict):
+        return {}
+    valid = {}
+    for key, check in VIEW_SETTINGS.items():
+        if stored.get(key) is None:
+            continue
+        try:
+            valid[key] = check(stored[key])
+        except ValueError:
+            continue
+    return valid
+
+
+def user_settings_for(*, user, project: Project) -> dict:
+    """`user`'s view settings in `project` (empty for a user who saved none)."""
+    if not user.is_authenticated:
+        return {}
+    row = UserProjectSettings.objects.filter(user=user, project=project).first()
+    return view_settings_valid(row.values) if row is not None else {}
+
+
+def user_settings_update(*, user, project: Project, changes: Any) -> dict:
+    """Merge `changes` into `user`'s view settings in `project`; the settings after."""
+    cleaned = view_settings_clean(changes)
+    with transaction.atomic():
+        return _user_settings_merge(user=user, project=project, changes=cleaned)
+
+
+def _user_settings_merge(*, user, project: Project, changes: dict) -> dict:
+    row, _ = UserProjectSettings.objects.select_for_update().get_or_create(
+        user=user, project=project
+    )
+    merged = {**view_settings_valid(row.values), **changes}
+    row.values = {key: value for key, value in merged.items() if value is not None}
+    row.save()
+    return row.values
+
+
+def user_settings_seed(*, user, project: Project, values: Any) -> dict:
+    """Give `user` the valid view settings in `values` where they have none saved in
+    `project` yet (a restored archive's settings); what they have now."""
+    row, _ = UserProjectSettings.objects.get_or_create(
+        user=user, project=project, defaults={"values": view_settings_valid(values)}
+    )
+    return view_settings_valid(row.values)
 
 
 @transaction.atomic

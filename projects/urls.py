@@ -18,6 +18,11 @@ api_urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api-projects"),
     path("projects/<id:project_id>/", api.ProjectDetailApi.as_view(), name="api-project"),
     path("projects/<id:project_id>/state/", api.ProjectStateApi.as_view(), name="api-state"),
+    path(
+        "projects/<id:project_id>/my-settings/",
+        api.MySettingsApi.as_view(),
+        name="api-my-settings",
+    ),
     path("projects/<id:project_id>/members/", api.MemberListApi.as_view(), name="api-members"),
     path(
         "projects/<id:project_id>/members/<id:user_id>/",

@@ -44,7 +44,8 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = access.project_for_user(request.user, project_id)
     role = selectors.project_role(project, request.user)
     can_edit = role in (Role.OWNER, Role.ANNOTATOR)
-    automask_params = project.ui_settings.get("automask_params", {})
+    automask_params = services.project_automask_params(project)
+    view = services.user_settings_for(user=request.user, project=project)
     context = {
         "project": project,
         "role": role,
@@ -53,7 +54,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "labels": selectors.project_labels(project),
         "folder_roots": [str(root) for root in settings.ANNOTATOR_FOLDER_ROOTS],
         "automask_params": automask_params,
-        "filters": project.ui_settings.get("pool_filters", {}),
+        "filters": view.get("pool_filters", {}),
         "status_choices": [
             ("unprocessed", "Unprocessed (white)"),
             ("in_progress", "In progress (yellow)"),
@@ -157,8 +158,8 @@ def editor(request: HttpRequest, project_id: int, image_id: int) -> HttpResponse
         "username": request.user.username,
         "readOnly": read_only,
         "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in labels],
-        "ui": project.ui_settings,
-        "automaskParams": project.ui_settings.get("automask_params", {}),
+        "ui": services.user_settings_for(user=request.user, project=project),
+        "automaskParams": services.project_automask_params(project),
     }
     context = {
         "project": project,

@@ -43,6 +43,7 @@ from projects.models import (
     Prediction,
     Project,
     Source,
+    UserProjectSettings,
 )
 
 ARCHIVE_FORMAT = "annotator-project-archive"
@@ -190,6 +191,7 @@ EXCLUDED_MODELS = {
     Job: "jobs are work in progress on one server, not project state",
     EditHistory: "a person's own recent-edits list on one server",
     EditStep: "undo steps of one person's editing session on one server",
+    UserProjectSettings: "a person's own view settings; users differ between servers",
 }
 
 

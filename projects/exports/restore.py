@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, models, transaction
 
 from inference import refs
+from projects import services
 from projects.encoding import array_delete, array_save
 from projects.exports.archive import (
     TABLES,
@@ -42,6 +43,7 @@ def archive_import(
                 project = _project_create(contents, user, users, name)
             else:
                 project = _project_clear(contents, project)
+            _view_settings_seed(contents, project, user)
             _import_rows(contents, project, users, written)
             _check_availability(project)
     except (IntegrityError, DatabaseError) as error:
@@ -69,7 +71,24 @@ def _state(row: dict) -> dict:
             raise ArchiveError(f"The project's {name} in the archive has the wrong type.")
         values[name] = value if value is not None else expected()
     values["model_selection"] = _model_selection(values["model_selection"])
+    # An archive from before view settings were per user carries them in ui_settings:
+    # the project keeps the rest (its automask parameters), the importer gets them.
+    values["ui_settings"] = {
+        key: value
+        for key, value in values["ui_settings"].items()
+        if key not in services.VIEW_SETTINGS
+    }
     return values
+
+
+def _view_settings_seed(contents: ArchiveContents, project: Project, user) -> None:
+    """The view settings of an older archive, where valid, become the importer's own in
+    the project unless they saved some there already."""
+    stored = contents.tables["project"][0].get("ui_settings")
+    if isinstance(stored, dict):
+        view = {key: stored[key] for key in services.VIEW_SETTINGS if key in stored}
+        if view:
+            services.user_settings_seed(user=user, project=project, values=view)
 
 
 def _model_selection(state: dict) -> dict:

@@ -42,7 +42,7 @@ from projects.models import (
 def archive(annotated, tmp_path) -> Path:
     project = annotated.project
     project.export_settings = {"choices": {"format": "voc", "records": ["objects"]}}
-    project.ui_settings = {"opacity": 0.4}
+    project.ui_settings = {"automask_params": {"points_per_side": 8}}
     project.model_selection = {"key": "sam2.1_hiera_tiny", "postprocess": True}
     project.save()
     path = tmp_path / "cells.zip"

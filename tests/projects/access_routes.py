@@ -44,6 +44,8 @@ ROUTES = [
     Route(
         "api:api-state", "patch", "edit", kwargs=P, data=lambda s: {"ui_settings": {"opacity": 0.4}}
     ),
+    Route("api:api-my-settings", "get", "view", kwargs=P),
+    Route("api:api-my-settings", "patch", "view", kwargs=P, data=lambda s: {"opacity": 0.4}),
     Route("api:api-members", "get", "view", kwargs=P),
     Route(
         "api:api-members",

@@ -52,13 +52,15 @@ def test_adding_an_unknown_user_says_so(team, api_client):
     assert "no user named 'nobody'" in response.json()["error"]["message"]
 
 
-def test_ui_settings_merge_into_the_project_state(team, api_client):
+def test_ui_settings_sent_to_the_project_state_merge_into_my_own_settings(team, api_client):
     client = api_client(team.annotator)
     url = f"/api/projects/{team.project.pk}/state/"
     client.patch(url, {"ui_settings": {"opacity": 0.5, "tool": "brush"}}, format="json")
     response = client.patch(url, {"ui_settings": {"tool": "box"}}, format="json")
     assert response.json()["ui_settings"] == {"opacity": 0.5, "tool": "box"}
-    assert Project.objects.get(pk=team.project.pk).ui_settings["tool"] == "box"
+    assert Project.objects.get(pk=team.project.pk).ui_settings == {}
+    mine = api_client(team.annotator).get(f"/api/projects/{team.project.pk}/my-settings/")
+    assert mine.json() == {"opacity": 0.5, "tool": "box"}
 
 
 def test_model_selection_is_not_writable_through_the_state_endpoint(team, api_client):
