@@ -258,3 +258,16 @@ def test_a_restored_upload_keeps_its_name_and_its_export_names(named, tmp_path, 
     assert sorted(e["file_name"] for e in after["images"]) == sorted(
         e["file_name"] for e in before["images"]
     )
+
+
+def test_per_image_files_of_one_stem_get_the_image_id(team, tmp_path):
+    folder = Source.objects.create(project=team.project, kind="folder", name="mixed")
+    images = [
+        Image.objects.create(project=team.project, source=folder, path=path, width=8, height=8)
+        for path in ("a.png", "a.jpg", "x/a.png", "x_a.png")
+    ]
+    for image in images:
+        MaskObject.objects.create(image=image, mask=mask_to_rle(np.ones((8, 8), bool)))
+    with zipfile.ZipFile(export(team.project, tmp_path, "voc")) as archive:
+        listed = archive.read("ImageSets/Segmentation/default.txt").decode().split()
+    assert listed == ["a", f"a_{images[1].pk}", "x_a", f"x_a_{images[3].pk}"]
