@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import pickle
+import re
 import threading
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +30,7 @@ from django.conf import settings
 
 from inference import compat, refs
 from inference.refs import ModelRef
+from projects.errors import CheckpointUnreadable
 
 logger = logging.getLogger(__name__)
 
@@ -151,13 +156,22 @@ class Sam2Engine:
             raise ModelLoadCancelled()
         # Hydra builds whatever the config names: only the door's own rebuild reaches it.
         checked = refs.model_ref_check(ref)
-        self.model = build_sam.build_sam2(
-            checked.config,
-            checked.checkpoint,
-            device=self.device,
-            hydra_overrides_extra=list(checked.overrides),
-            apply_postprocessing=ref.params.apply_postprocessing,
-        )
+        try:
+            self.model = build_sam.build_sam2(
+                checked.config,
+                checked.checkpoint,
+                device=self.device,
+                hydra_overrides_extra=list(checked.overrides),
+                apply_postprocessing=ref.params.apply_postprocessing,
+            )
+        except Exception as error:
+            if not _raised_reading_checkpoint(error):
+                raise
+            raise CheckpointUnreadable(
+                f"The file {Path(checked.checkpoint).name!r} is not a SAM2 checkpoint this app "
+                f"can load safely ({checkpoint_problem(error, checked.config)}). Choose an "
+                'official SAM2 checkpoint, or one saved as {"model": state_dict}.'
+            ) from None
         if should_stop():
             raise ModelLoadCancelled()
         self.predictor = self._predictor(predictor_module.SAM2ImagePredictor)
@@ -238,6 +252,37 @@ class Sam2Engine:
         fit_feature_sizes(generator.predictor, self.image_size)
         with torch.inference_mode(), self._autocast():
             return generator.generate(rgb)
+
+
+def _raised_reading_checkpoint(error: BaseException) -> bool:
+    """Whether `error` came from reading the checkpoint (sam2's _load_checkpoint: torch.load
+    and load_state_dict), not from building the model or moving it to the device."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(frame.name == "_load_checkpoint" for frame in frames)
+
+
+def checkpoint_problem(error: BaseException, config: str) -> str:
+    """A short reason a checkpoint could not be read, from what torch or sam2 raised; the
+    long text of torch's refusal (and its advice to load unsafely) is never passed on."""
+    text = str(error)
+    if isinstance(error, pickle.UnpicklingError):
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        if found:
+            return (
+                f"it holds Python code or objects ({found.group(1)[:80]}) besides the weights, "
+                "which this app never runs"
+            )
+        return "it is not a PyTorch weights file"
+    if isinstance(error, EOFError):
+        return "the file is empty or cut short"
+    if isinstance(error, KeyError | TypeError | AttributeError | IndexError):
+        return 'it has no "model" entry holding the weights'
+    if "PytorchStreamReader" in text or "zip archive" in text:
+        return "the file is damaged or incomplete"
+    if isinstance(error, RuntimeError) and (not text or "loading state_dict" in text):
+        return f"its weights do not fit the model config {config}"
+    lines = text.strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:160].rstrip(".")
 
 
 class ClassicEngine:

@@ -40,6 +40,14 @@ class ImageNotReadable(Conflict):
     code = "image_unavailable"
 
 
+class CheckpointUnreadable(Conflict):
+    """The chosen checkpoint file cannot be loaded safely (not PyTorch weights, damaged, code
+    besides weights, or weights that do not fit the config): the request is well formed, the
+    file on the server stops it."""
+
+    code = "checkpoint_unreadable"
+
+
 DOMAIN_ERRORS = (ValidationError, PermissionDenied, Http404, Conflict)
 
 

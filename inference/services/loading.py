@@ -80,7 +80,7 @@ def model_load_run(*, job_id: int) -> None:
             progress.check()
             raise
         except Exception as error:
-            raise RuntimeError(f"Could not load {ref.key}: {error}") from error
+            raise RuntimeError(f"Could not load {ref.key}: {_short(error)}") from error
         progress.check()
         seconds = time.perf_counter() - started
         device = getattr(model, "device", "cpu")
@@ -100,6 +100,13 @@ def model_load_run(*, job_id: int) -> None:
         run_job(job_id, work)
     finally:
         _load_end_state(job_id)
+
+
+def _short(error: Exception) -> str:
+    """An error's message, bounded: the first line of a library's text, not its paragraph."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _load_end_state(job_id: int) -> None:
