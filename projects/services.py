@@ -169,7 +169,7 @@ def _pool_filters(value):
 # The closed set of view settings, each with its check (the cleaned value, or ValueError
 # with the reason); MySettingsApi's docstring describes them for the API schema.
 VIEW_SETTINGS: dict[str, Callable[[Any], Any]] = {
-    "tool": _choice("point", "box", "brush", "eraser", "polygon", "automask"),
+    "tool": _choice("point", "box", "select", "brush", "eraser", "polygon", "automask"),
     "opacity": _number(0, 1),
     "brush_size": _number(1, 200, whole=True),
     "panels": _choice("shown", "hidden"),
@@ -285,18 +285,12 @@ def _ensure_another_owner(project: Project, user) -> None:
 def label_create(*, project: Project, name: str, color: str | None = None) -> Label:
     """A new label; without a colour it takes the first palette colour its project does not
     use yet."""
-    try:
-        with transaction.atomic():
-            if color is None:
-                # Two labels made at once must not both take the same free colour.
-                Project.objects.select_for_update().get(pk=project.pk)
-                color = label_color_free(project.labels.values_list("color", flat=True))
-            label = Label(project=project, name=name.strip(), color=color)
-            label.full_clean()
-            label.save()
-    except IntegrityError:
-        raise ValidationError({"name": f"The label {name!r} exists already."}) from None
-    return label
+    with transaction.atomic():
+        if color is None:
+            # Two labels made at once must not both take the same free colour.
+            Project.objects.select_for_update().get(pk=project.pk)
+            color = label_color_free(project.labels.values_list("color", flat=True))
+        return _label_save(Label(project=project, name=name.strip(), color=color))
 
 
 def label_update(*, label: Label, name: str | None = None, color: str | None = None) -> Label:
@@ -304,8 +298,22 @@ def label_update(*, label: Label, name: str | None = None, color: str | None = N
         label.name = name.strip()
     if color is not None:
         label.color = color
-    label.full_clean()
-    label.save()
+    return _label_save(label)
+
+
+def _label_save(label: Label) -> Label:
+    """Save a new or changed label; a name its project has already is a clear 400 whose
+    message is the sentence itself (no field prefix), as the label forms show it."""
+    taken = ValidationError(f'A label named "{label.name}" already exists in this project.')
+    label.full_clean(validate_constraints=False)
+    others = Label.objects.filter(project_id=label.project_id, name=label.name)
+    if others.exclude(pk=label.pk).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            label.save()
+    except IntegrityError:
+        raise taken from None
     return label
 
 
