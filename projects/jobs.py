@@ -78,10 +78,60 @@ def job_event(job: Job) -> dict[str, Any]:
         "status": job.status,
         "done": job.done,
         "total": job.total,
-        "eta_seconds": job.eta_seconds(),
+        "eta_seconds": job_eta(job),
         "message": job.message,
         "result": job.result,
     }
+
+
+# ---------------------------------------------------------------------------------------
+# How long a job has left
+
+PACE = "pace"  # result key of a shared job: when this run started and its latest item ends
+PACE_WINDOW = 20  # the item ends an estimate looks back on
+
+
+def pace_start(now: float) -> dict[str, Any]:
+    """The pace of a run that starts now: a resume starts afresh, whatever came before."""
+    return {"started": now, "ends": []}
+
+
+def pace_step(pace: object, now: float) -> dict[str, Any]:
+    """The pace with one more item ended at `now`, keeping the latest PACE_WINDOW ends."""
+    if not isinstance(pace, dict) or not isinstance(pace.get("ends"), list):
+        pace = pace_start(now)
+    return {**pace, "ends": [*pace["ends"], now][-PACE_WINDOW:]}
+
+
+def eta_from_pace(pace: object, remaining: int) -> float | None:
+    """Seconds left for `remaining` items at the pace of this run's latest items, or None
+    before the first item of the run ended.
+
+    The time per item is the span of the latest ends over the items in it: what one worker
+    or several together do. Until three items ended, the span starts at the run's start
+    (it holds the first item's warm-up); after that, only ends count."""
+    if remaining <= 0 or not isinstance(pace, dict):
+        return None
+    ends = [float(t) for t in pace.get("ends") or [] if isinstance(t, int | float)]
+    if not ends:
+        return None
+    if len(ends) >= 3:
+        span, items = ends[-1] - ends[0], len(ends) - 1
+    else:
+        span, items = ends[-1] - float(pace.get("started") or ends[0]), len(ends)
+    if span <= 0:
+        return None
+    return span / items * remaining
+
+
+def job_eta(job: Job) -> float | None:
+    """Seconds a running job has left: a shared job from its latest items, another from its
+    pace since it started; None while it does not run."""
+    if job.status != Job.Status.RUNNING:
+        return None
+    if PACE in job.result:
+        return eta_from_pace(job.result[PACE], job.total - job.done)
+    return job.eta_seconds()
 
 
 def publish_job(job: Job) -> None:
@@ -297,7 +347,12 @@ class SharedJob:
             else:
                 # A resume (or a restarted embedded worker) starts over what is not done:
                 # failures are tried again, and what the stopped tasks held is let go.
-                job.result = {**job.result, WORKING: {}, FAILED: []}
+                job.result = {
+                    **job.result,
+                    WORKING: {},
+                    FAILED: [],
+                    PACE: pace_start(time.time()),
+                }
                 job.status, job.total, job.message = Job.Status.RUNNING, total, message
                 job.started_at = job.started_at or timezone.now()
                 job.done = self.count_done(job)
@@ -354,6 +409,8 @@ class SharedJob:
             if reason is not None:
                 failed.append(f"{label}: {reason}")
             job.result = {**job.result, WORKING: working, FAILED: failed}
+            if job.status == Job.Status.RUNNING:
+                job.result[PACE] = pace_step(job.result.get(PACE), time.time())
             job.done = self.count_done(job) + len(failed)
             ended = self._finish_if_complete(job) or _cancel_if_idle(job)
             if job.status == Job.Status.RUNNING:
