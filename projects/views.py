@@ -13,6 +13,7 @@ from annotator.ids import parse_id
 from projects import access, selectors, services
 from projects.models import ImageStatus, Role
 from projects.workflow.selectors import (
+    OVERVIEW_FLAGS,
     image_step,
     images_by_id,
     next_unprocessed,
@@ -72,6 +73,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 POOL_PAGE = 48
+YES_NO = {"true": True, "false": False}
 
 
 @login_required
@@ -82,11 +84,14 @@ def pool_panel(request: HttpRequest, project_id: int) -> HttpResponse:
     query = request.GET
     status = query.get("status") if query.get("status") in ImageStatus.values else None
     available = {"true": True, "false": False}.get(query.get("available", ""))
+    # The A, P, E (and completed) flags: "true" or "false"; anything else does not filter.
+    flags = {flag: YES_NO[query[flag]] for flag in OVERVIEW_FLAGS if query.get(flag) in YES_NO}
     images = pool_overview(
         project=project,
         status=status,
         source_id=parse_id(query.get("source", "")),
         available=available,
+        flags=flags,
         search=query.get("search", "").strip(),
     )
     count = images.count()
