@@ -72,7 +72,13 @@ export async function api(method, url, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(url, options);
+  let response;
+  try {
+    response = await fetch(url, options);
+  } catch {
+    // The server is down or the network is gone: an answer like any other, never a throw.
+    return { ok: false, status: 0, data: { error: { message: "The server cannot be reached. Check your connection and try again." } } };
+  }
   let data = null;
   if (response.status !== 204) {
     const text = await response.text();
