@@ -9,7 +9,7 @@ import { session } from "./session.js";
 const ctx = canvas.getContext("2d");
 
 export const view = {
-  picture: null, // the decoded HTMLImageElement of the open image
+  picture: null, // the decoded HTMLImageElement of the open image (.scaled: a smaller copy)
   transform: { scale: 1, x: 0, y: 0 },
   hover: null, // the pointer in image pixels, or null when it is off the canvas
   opacity: 0.5,
@@ -77,7 +77,11 @@ function draw() {
   ctx.setTransform(scale, 0, 0, scale, x, y);
   // Smooth when shrinking, sharp pixels when zoomed in.
   ctx.imageSmoothingEnabled = scale < 1;
-  ctx.drawImage(view.picture, 0, 0, image.width, image.height);
+  // A large photo shrunk to the screen is drawn from its scaled copy: the same view, without
+  // resampling millions of pixels on every frame.
+  const scaled = view.picture.scaled;
+  const source = scaled && scale * image.width <= scaled.width ? scaled : view.picture;
+  ctx.drawImage(source, 0, 0, image.width, image.height);
   for (const layer of layers) {
     ctx.globalAlpha = 1;
     layer.draw(ctx, view.transform);
