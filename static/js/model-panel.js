@@ -1,144 +1,172 @@
 // The model panel: list, download with progress, load with progress, cancel, and the model
 // currently loaded (read back from the project state, so a refresh or a colleague sees it).
 // Live events arrive as "annotator:event" from the page's WebSocket.
+//
+// Each panel owns one `panel` record (its models, the project's model state, the job it
+// follows, a load waiting on a download); every change goes through it and `render` shows it.
+// Viewers get the panel to read: every write control disabled, the Load button hidden.
 
+import {
+  VIEWER_TITLE,
+  choiceFromForm,
+  formFromState,
+  jobConcernsPanel,
+  jobView,
+  modelOptionLabel,
+  needsDownload,
+} from "./lib/model-choice.js";
 import { api, errorMessage } from "./socket.js";
 
-for (const panel of document.querySelectorAll(".model-panel")) setUp(panel);
+for (const element of document.querySelectorAll(".model-panel")) setUp(element);
 
-function setUp(panel) {
-  const project = panel.dataset.project;
-  const q = (selector) => panel.querySelector(selector);
-  const select = q(".model-select");
-  const models = new Map();
-  let pendingLoad = null; // a load to start once its download has finished
-  let activeJob = null;
+function setUp(element) {
+  const q = (selector) => element.querySelector(selector);
+  const panel = {
+    project: element.dataset.project,
+    readOnly: element.dataset.readOnly === "true",
+    models: new Map(),
+    state: null,
+    job: null, // {id, fraction, text} of the job the panel follows
+    pendingLoad: null, // a load to start once its download has finished
+    message: { text: "", error: false },
+  };
+  const controls = [".model-select", ".model-device", ".model-postprocessing", ".model-checkpoint", ".model-config", ".model-load"];
+
+  function render() {
+    const busy = panel.job !== null;
+    for (const selector of controls) {
+      const control = q(selector);
+      control.disabled = panel.readOnly || (selector === ".model-load" && busy);
+      if (panel.readOnly) control.title = VIEWER_TITLE;
+    }
+    q(".model-load").hidden = panel.readOnly;
+    q(".model-cancel").hidden = !busy || panel.readOnly;
+    q(".progress").hidden = !busy;
+    if (busy) {
+      q(".progress-bar").style.width = panel.job.fraction == null ? "100%" : `${Math.round(panel.job.fraction * 100)}%`;
+      q(".progress-bar").classList.toggle("indeterminate", panel.job.fraction == null);
+      q(".progress-text").textContent = panel.job.text;
+    }
+    const line = q(".model-message");
+    line.textContent = panel.message.text;
+    line.classList.toggle("error", panel.message.error);
+    q(".model-manual").hidden = q(".model-select").value !== "manual";
+  }
+
+  function say(text, error = false) {
+    panel.message = { text, error };
+    render();
+  }
+
+  function follow(id, text, fraction = null) {
+    panel.job = { id, text, fraction };
+    render();
+  }
+
+  function showForm(state) {
+    const form = formFromState(state);
+    if (form.key && (panel.models.has(form.key) || form.key === "manual")) q(".model-select").value = form.key;
+    q(".model-device").value = form.device;
+    q(".model-postprocessing").checked = form.applyPostprocessing;
+    if (form.key === "manual") {
+      q(".model-checkpoint").value = form.checkpoint;
+      q(".model-config").value = form.config;
+    }
+  }
+
+  function showState(state) {
+    panel.state = state;
+    const active = state.active || {};
+    q(".model-current").textContent = active.label || active.key || "none";
+    if (state.status === "loading") {
+      follow(state.job_id, state.message || "Loading…");
+      return;
+    }
+    showForm(state);
+    panel.job = null;
+    say(state.message || "", state.status === "failed");
+  }
+
+  function formValues() {
+    return {
+      key: q(".model-select").value,
+      device: q(".model-device").value,
+      applyPostprocessing: q(".model-postprocessing").checked,
+      checkpoint: q(".model-checkpoint").value,
+      config: q(".model-config").value,
+    };
+  }
+
+  async function startLoad(choice) {
+    const started = await api("POST", `/api/projects/${panel.project}/model/load/`, choice);
+    if (!started.ok) return say(errorMessage(started), true);
+    follow(started.data.id, "Loading…");
+  }
+
+  async function load() {
+    if (panel.readOnly) return;
+    const choice = choiceFromForm(formValues(), panel.state);
+    if (!needsDownload(panel.models, choice)) return startLoad(choice);
+    const started = await api("POST", `/api/projects/${panel.project}/model/download/`, { key: choice.key });
+    if (!started.ok) return say(errorMessage(started), true);
+    panel.pendingLoad = choice;
+    follow(started.data.id, "Downloading…", 0);
+  }
+
+  async function cancel() {
+    const pending = panel.pendingLoad;
+    panel.pendingLoad = null;
+    const result = pending
+      ? await api("POST", `/api/projects/${panel.project}/model/download/cancel/`, { key: pending.key })
+      : await api("POST", `/api/projects/${panel.project}/model/load/cancel/`);
+    if (!result.ok) say(errorMessage(result), true);
+  }
+
+  function onJob(job) {
+    if (!jobConcernsPanel(job, panel.job?.id)) return;
+    const view = jobView(job);
+    if (view.active) return follow(job.id, view.text, view.fraction);
+    panel.job = null;
+    const next = panel.pendingLoad;
+    panel.pendingLoad = null;
+    if (job.status === "done" && job.kind === "model_download" && next) {
+      const model = panel.models.get(next.key);
+      if (model) model.present = true;
+      startLoad(next);
+      return;
+    }
+    say(view.text, view.failed);
+  }
+
+  function fillList(list) {
+    const select = q(".model-select");
+    select.replaceChildren();
+    for (const model of list) {
+      panel.models.set(model.key, model);
+      select.append(new Option(modelOptionLabel(model), model.key));
+    }
+    select.append(new Option("Enter a checkpoint path manually…", "manual"));
+  }
 
   async function init() {
     const [list, current] = await Promise.all([
       api("GET", "/api/models/"),
-      api("GET", `/api/projects/${project}/model/`),
+      api("GET", `/api/projects/${panel.project}/model/`),
     ]);
-    if (!list.ok) return message(errorMessage(list), true);
-    select.replaceChildren();
-    for (const model of list.data) {
-      models.set(model.key, model);
-      const option = document.createElement("option");
-      option.value = model.key;
-      const extra = model.kind === "classic" ? " (no weights needed)" : model.present ? "" : ` — download ${Math.round(model.download_mb)} MB`;
-      option.textContent = model.label + extra;
-      select.append(option);
-    }
-    const manual = document.createElement("option");
-    manual.value = "manual";
-    manual.textContent = "Enter a checkpoint path manually…";
-    select.append(manual);
+    if (!list.ok) return say(errorMessage(list), true);
+    fillList(list.data);
     if (current.ok) showState(current.data);
-  }
-
-  function showState(state) {
-    const active = state.active || {};
-    q(".model-current").textContent = active.label || active.key || "none";
-    if (active.key && models.has(active.key)) select.value = active.key;
-    if (state.status === "loading") {
-      busy(true, state.job_id);
-      progress(null, state.message || "Loading…");
-    } else {
-      busy(false);
-      message(state.message || "", state.status === "failed");
-    }
-  }
-
-  function busy(on, jobId = null) {
-    activeJob = on ? jobId : null;
-    q(".model-load").disabled = on || panel.dataset.readOnly === "true";
-    q(".model-cancel").hidden = !on;
-    q(".progress").hidden = !on;
-  }
-
-  function progress(fraction, text) {
-    q(".progress-bar").style.width = fraction == null ? "100%" : `${Math.round(fraction * 100)}%`;
-    q(".progress-bar").classList.toggle("indeterminate", fraction == null);
-    q(".progress-text").textContent = text;
-  }
-
-  function message(text, error = false) {
-    const el = q(".model-message");
-    el.textContent = text;
-    el.classList.toggle("error", error);
-  }
-
-  function choice() {
-    const key = select.value;
-    const params = { device: q(".model-device").value, apply_postprocessing: q(".model-postprocessing").checked };
-    if (key === "manual") {
-      return { key, checkpoint: q(".model-checkpoint").value.trim(), config: q(".model-config").value.trim(), params };
-    }
-    return { key, params };
-  }
-
-  async function load() {
-    const wanted = choice();
-    const model = models.get(wanted.key);
-    if (model && model.kind === "sam2" && !model.present) {
-      const started = await api("POST", `/api/projects/${project}/model/download/`, { key: wanted.key });
-      if (!started.ok) return message(errorMessage(started), true);
-      pendingLoad = wanted;
-      busy(true, started.data.id);
-      progress(0, "Downloading…");
-      return;
-    }
-    const started = await api("POST", `/api/projects/${project}/model/load/`, wanted);
-    if (!started.ok) return message(errorMessage(started), true);
-    busy(true, started.data.id);
-    progress(null, "Loading…");
-  }
-
-  async function cancel() {
-    if (pendingLoad) {
-      await api("POST", `/api/projects/${project}/model/download/cancel/`, { key: pendingLoad.key });
-      pendingLoad = null;
-    } else {
-      await api("POST", `/api/projects/${project}/model/load/cancel/`);
-    }
-  }
-
-  function onJob(job) {
-    if (job.kind !== "model_download" && job.kind !== "model_load") return;
-    if (activeJob && job.id !== activeJob) return;
-    if (job.status === "running" || job.status === "queued" || job.status === "cancelling") {
-      busy(true, job.id);
-      const fraction = job.total ? job.done / job.total : null;
-      const eta = job.eta_seconds ? `, ${Math.ceil(job.eta_seconds)} s left` : "";
-      const text = job.total ? `${job.message || ""} ${Math.round(fraction * 100)}%${eta}` : job.message || "Working…";
-      progress(fraction, text.trim());
-      return;
-    }
-    busy(false);
-    if (job.status === "done" && job.kind === "model_download" && pendingLoad) {
-      const next = pendingLoad;
-      pendingLoad = null;
-      models.get(next.key).present = true;
-      api("POST", `/api/projects/${project}/model/load/`, next).then((started) => {
-        if (!started.ok) return message(errorMessage(started), true);
-        busy(true, started.data.id);
-        progress(null, "Loading…");
-      });
-      return;
-    }
-    pendingLoad = null;
-    message(job.message || job.status, job.status === "failed");
+    else say(errorMessage(current), true);
   }
 
   document.addEventListener("annotator:event", (event) => {
-    const { type, data } = event.detail;
+    const { type, data } = event.detail || {};
     if (type === "job.progress") onJob(data);
     if (type === "model.state") showState(data);
   });
-  select.addEventListener("change", () => {
-    q(".model-manual").hidden = select.value !== "manual";
-  });
+  q(".model-select").addEventListener("change", render);
   q(".model-load").addEventListener("click", load);
   q(".model-cancel").addEventListener("click", cancel);
+  render();
   init();
 }
