@@ -131,7 +131,7 @@ class MySettingsApi(APIView):
     keys are a closed set, each checked (an unknown key or a bad value is a 400 that names
     it, `pool_filters.<name>` inside the filters):
 
-    - `tool`: the editor's tool, one of point, box, brush, eraser, polygon, automask
+    - `tool`: the editor's tool, one of point, box, select, brush, eraser, polygon, automask
     - `opacity`: the overlay's opacity, a number from 0 to 1
     - `brush_size`: the brush diameter in image pixels, a whole number from 1 to 200
     - `panels`: the editor's side panels, "shown" or "hidden"

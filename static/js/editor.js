@@ -77,8 +77,8 @@ let settingsTimer = null;
 function saveSettings() {
   clearTimeout(settingsTimer);
   settingsTimer = setTimeout(async () => {
-    const body = { ui_settings: { opacity: view.opacity, brush_size: tools.brush, tool: tools.tool, panels: settings.panels } };
-    const result = await api("PATCH", `/api/projects/${config.project}/state/`, body);
+    const body = { opacity: view.opacity, brush_size: tools.brush, tool: tools.tool, panels: settings.panels };
+    const result = await api("PATCH", `/api/projects/${config.project}/my-settings/`, body);
     if (!result.ok && !settings.failed) toast("Your editor settings could not be saved; they will be tried again on the next change.", "error");
     settings.failed = !result.ok;
   }, 600);

@@ -16,6 +16,7 @@ export const automask = {
   results: [], // {id, mask (bounded), area, score, layer}
   run: null, // the run's id
   job: null, // the job running on this image, or null
+  finished: null, // the id of this page's last job
   hovered: null, // a result id
   filter: { ...DEFAULT_FILTER },
 };
@@ -149,8 +150,9 @@ async function refresh(imageId) {
 // Events of the project socket: a job finished an image, or a job moved on.
 export function onAutomaskEvent(type, data) {
   if (type === "automask.image" && data.image === session.image?.id) {
+    const mine = automask.job?.id === data.job || automask.finished === data.job;
     refresh(data.image).then(() => {
-      if (automask.job?.id === data.job) {
+      if (mine) {
         $("#show-automask").checked = true;
         toast(`Automask found ${data.masks} masks. Pick one with A and a click, or promote them through a filter.`);
         render();
@@ -162,6 +164,7 @@ export function onAutomaskEvent(type, data) {
   if (data.status === "running") showRunning("Automask running…");
   if (["done", "failed", "cancelled"].includes(data.status)) {
     const failed = data.status === "failed";
+    automask.finished = automask.job.id; // its last image event may still be on its way
     automask.job = null;
     showRunning(null);
     if (failed) toast(data.message || "Automask failed.", "error");
