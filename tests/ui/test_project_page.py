@@ -93,15 +93,15 @@ def test_automask_cancel_says_so_at_once_and_a_resume_estimates_afresh(
     page, live_app, console_errors
 ):
     base = live_app["base"]
-    slow_pool(live_app["datasets"] / "noise", 8)
+    slow_pool(live_app["datasets"] / "noise", 12)
     login(page, base)
-    project = project_with_folder(page, base, "Noise", live_app["datasets"] / "noise", 8)
+    project = project_with_folder(page, base, "Noise", live_app["datasets"] / "noise", 12)
     load_classic(page, base, project)
     open_project(page, base, project)
 
     page.get_by_role("button", name="Start").click()
     progress = page.locator("#automask-progress .progress-text")
-    progress.filter(has_text=re.compile(r"^[1-9] / 8")).wait_for(timeout=60_000)
+    progress.filter(has_text=re.compile(r"^[1-9] / 12")).wait_for(timeout=60_000)
     page.get_by_role("button", name="Cancel").click()
     card = automask_card(page)  # read right after the click, before any answer came
     assert card["cancel"] == "Cancelling…" and card["cancelDisabled"], card
@@ -112,23 +112,33 @@ def test_automask_cancel_says_so_at_once_and_a_resume_estimates_afresh(
     # line and the message all read the same count.
     page.locator("#automask-resume").wait_for(state="visible", timeout=60_000)
     card = automask_card(page)
-    done = int(re.match(r"(\d+) / 8 · cancelled$", card["text"]).group(1))
-    assert card["width"] == f"{round(done / 8 * 100)}%", card
-    assert card["message"] == f"Cancelled; {done} of 8 were done and are kept.", card
+    done = int(re.match(r"(\d+) / 12 · cancelled$", card["text"]).group(1))
+    assert card["width"] == f"{round(done / 12 * 100)}%", card
+    assert card["message"] == f"Cancelled; {done} of 12 were done and are kept.", card
     assert card["cancelHidden"], card
-    assert done < 8
+    assert done <= 6
 
     # An hour-long pause in miniature: the estimate after the resume must not count it.
     time.sleep(10)
     page.get_by_role("button", name="Resume").click()
-    estimate = progress.filter(has_text=re.compile(r"about \d+ s left"))
-    estimate.wait_for(timeout=60_000)
+    # Once three images of the new run have ended, what the card says is close to the
+    # time it then takes (the 30 % bound on realistic timings: tests/projects/test_job_eta.py).
+    line = page.wait_for_function(
+        """(least) => {
+            const text = document.querySelector('#automask-progress .progress-text').textContent;
+            const m = text.match(/^(\\d+) \\/ 12 · about (\\d+) s left$/);
+            return m && Number(m[1]) >= least ? text : null;
+        }""",
+        arg=done + 3,
+        timeout=60_000,
+    ).json_value()
     shown_at = time.monotonic()
-    shown = int(re.search(r"about (\d+) s left", progress.inner_text()).group(1))
-    progress.filter(has_text=re.compile(r"^8 / 8$")).wait_for(timeout=120_000)
+    screenshot(page, "project-automask-resumed-eta")
+    shown = int(re.search(r"about (\d+) s left", line).group(1))
+    progress.filter(has_text=re.compile(r"^12 / 12$")).wait_for(timeout=120_000)
     took = time.monotonic() - shown_at
-    assert shown <= 1.5 * took + 3, (shown, took)
-    assert automask_card(page)["message"] == "Automask done on 8 image(s)."
+    assert 0.6 * took - 2 <= shown <= 1.4 * took + 2, (line, took)
+    assert automask_card(page)["message"] == "Automask done on 12 image(s)."
     assert page.locator("#automask-start").is_visible()
     screenshot(page, "project-automask-done")
     assert not console_errors, console_errors
@@ -169,6 +179,7 @@ def test_the_export_dialog_remembers_completed_only_and_disables_an_unused_mask_
     assert mask_form.input_value() == "polygons"
     page.get_by_label("Format").select_option("voc")
     assert mask_form.is_disabled()
+    screenshot(page, "project-export-mask-form-disabled")
     assert not console_errors, console_errors
 
 
