@@ -6,8 +6,9 @@ the model gets (16- and 32-bit grey, which the model sees with its contrast stre
 Everything else (TIFF, BMP, a turned camera photo, ...) is sent as a high-quality JPEG of the
 oriented image, made once and kept in the bounded cache of the sources' files.
 
-The file is checked before it is first served: decoding it records the size the editor
-draws on (the oriented size), so the editor's canvas and the served picture always agree.
+The file is checked before it is first served (read through, a JPEG at an eighth of its
+scale), which records the size the editor draws on (the oriented size), so the editor's
+canvas and the served picture always agree.
 """
 
 import hashlib
@@ -47,13 +48,16 @@ def editor_file(image: Image) -> EditorFile:
     reader.ImageInvalid (the image flagged unavailable) when it cannot be read."""
     data = reader.read_or_flag(image)
     key = hashlib.sha256(data).hexdigest()
-    decoded = None
-    if image.key != key or image.width is None or not image.available:
-        # New or changed content: decode it once, which checks it and records its size.
-        decoded = reader.decode_and_remember(image, data)
     content_type = _shown_as_is(data)
     if content_type:
+        if image.key != key or image.width is None or not image.available:
+            # New or changed content: read through once, which refuses a damaged file and
+            # records the size (cheaper than decoding it for the model: the browser will).
+            reader.check_and_remember(image, data)
         return EditorFile(data=data, content_type=content_type, etag=f'"{key}"')
+    decoded = None
+    if image.key != key or image.width is None or not image.available:
+        decoded = reader.decode_and_remember(image, data)
     variant = f"{key}-jpeg{JPEG_QUALITY}"
     jpeg = cached_bytes(
         cache_key("editor", variant),

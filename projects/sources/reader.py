@@ -4,11 +4,14 @@ __all__ = [
     "DecodedImage",
     "ImageInvalid",
     "ImageUnavailable",
+    "check",
+    "check_and_remember",
     "decode",
     "decode_and_remember",
     "load",
     "read_bytes",
     "read_or_flag",
+    "remember",
 ]
 
 import hashlib
@@ -89,6 +92,17 @@ def _fetch_url(url: str) -> bytes:
 def decode(data: bytes) -> DecodedImage:
     """RGB pixels for the model: EXIF orientation applied; grey, 16-bit, RGBA and palette
     images converted; dimensions as a person sees the image."""
+    return _reading(data, lambda picture: _pixels(picture, data))
+
+
+def check(data: bytes) -> tuple[int, int]:
+    """The size of `data` as a person sees it, once every byte of it was read and found an
+    image: a JPEG decoded at an eighth of its scale (cheap, and a cut or damaged file is
+    still refused), other formats in full. Raises ImageInvalid like decode."""
+    return _reading(data, _checked_size)
+
+
+def _reading(data: bytes, work):
     limit = settings.ANNOTATOR_MAX_IMAGE_PIXELS
     PILImage.MAX_IMAGE_PIXELS = limit
     try:
@@ -103,7 +117,7 @@ def decode(data: bytes) -> DecodedImage:
                     f"{picture.width} x {picture.height} pixels is more than the "
                     f"{limit:,} this server accepts (ANNOTATOR_MAX_IMAGE_PIXELS)"
                 )
-            rgb = _to_rgb(ImageOps.exif_transpose(picture))
+            return work(picture)
     except PILImage.DecompressionBombError as error:
         raise ImageInvalid(f"The image is too large: {error}") from None
     except PILImage.UnidentifiedImageError:
@@ -113,9 +127,25 @@ def decode(data: bytes) -> DecodedImage:
         ) from None
     except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombWarning) as error:
         raise ImageInvalid(f"The file is not a readable image ({error}).") from None
+
+
+def _pixels(picture: PILImage.Image, data: bytes) -> DecodedImage:
+    rgb = _to_rgb(ImageOps.exif_transpose(picture))
     return DecodedImage(
         rgb=rgb, width=rgb.shape[1], height=rgb.shape[0], key=hashlib.sha256(data).hexdigest()
     )
+
+
+TURNED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+
+
+def _checked_size(picture: PILImage.Image) -> tuple[int, int]:
+    width, height = picture.size
+    turned = picture.getexif().get(0x0112, 1) in TURNED
+    if picture.format in {"JPEG", "MPO"}:
+        picture.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+    picture.load()
+    return (height, width) if turned else (width, height)
 
 
 def _to_rgb(picture: PILImage.Image) -> np.ndarray:
@@ -164,18 +194,36 @@ def decode_and_remember(image: Image, data: bytes) -> DecodedImage:
     except ImageInvalid as error:
         image.mark_unavailable(str(error))
         raise
-    if image.key and image.key != decoded.key:
+    remember(image, decoded.width, decoded.height, decoded.key)
+    return decoded
+
+
+def check_and_remember(image: Image, data: bytes) -> None:
+    """Check `data`, the image's bytes, as `check` does and record its size and key (flagged
+    unavailable when it is no image)."""
+    try:
+        width, height = check(data)
+    except ImageInvalid as error:
+        image.mark_unavailable(str(error))
+        raise
+    remember(image, width, height, hashlib.sha256(data).hexdigest())
+
+
+def remember(image: Image, width: int, height: int, key: str) -> None:
+    """Record what a read found: the viewed size and the content key; a changed key is told
+    to everyone with the project open."""
+    if image.key and image.key != key:
         # The file behind the path changed since it was first read; annotations made on the
         # old content may no longer fit, so everyone with the project open is told.
         publish(
             project_group(image.project_id),
             "image.content_changed",
-            {"image_id": image.pk, "old_key": image.key, "new_key": decoded.key},
+            {"image_id": image.pk, "old_key": image.key, "new_key": key},
         )
     changed = {
-        "width": decoded.width,
-        "height": decoded.height,
-        "key": decoded.key,
+        "width": width,
+        "height": height,
+        "key": key,
         "available": True,
         "unavailable_reason": "",
     }
@@ -184,4 +232,3 @@ def decode_and_remember(image: Image, data: bytes) -> DecodedImage:
             setattr(image, field, value)
         image.checked_at = timezone.now()
         image.save(update_fields=[*changed, "checked_at"])
-    return decoded

@@ -56,6 +56,12 @@ def _jpeg(pixels: np.ndarray, orientation: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def _noisy_jpeg() -> bytes:
+    """A JPEG whose pixel data is most of the file, so a cut lands in the middle of it."""
+    pixels = np.random.default_rng(4).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    return _jpeg(pixels)
+
+
 def _shown(response) -> np.ndarray:
     with PILImage.open(io.BytesIO(response.content)) as shown:
         assert shown.getexif().get(0x0112, 1) == 1
@@ -154,8 +160,13 @@ def test_a_converted_file_has_its_own_tag_and_revalidates(put, fetch):
 
 @pytest.mark.parametrize(
     "data",
-    [b"not an image at all", _jpeg(_photo())[:300], b"\x89PNG\r\n\x1a\n" + b"\x00" * 64],
-    ids=["text", "truncated-jpeg", "broken-png"],
+    [
+        b"not an image at all",
+        _jpeg(_photo())[:300],
+        _noisy_jpeg()[: len(_noisy_jpeg()) * 6 // 10],
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+    ],
+    ids=["text", "jpeg-header-only", "jpeg-cut-in-its-pixels", "broken-png"],
 )
 def test_a_corrupt_file_answers_409_with_the_reason_and_is_flagged(put, fetch, data):
     image = put("broken.jpg", data)
