@@ -2,10 +2,14 @@
 // then drawn at its place. The cost of a frame grows with the masks' areas, not with their
 // count times the image size.
 //
+// A layer is painted when it is first drawn, and the layers not drawn yet are painted in
+// slices of idle time once the editor is quiet: opening an image with hundreds of automask
+// results (hidden by default) paints only what the first frame shows.
+//
 // Layers can be made ahead of time: while the annotator works on one image, the next one's
-// masks are decoded and painted in small slices of idle time (prepareRecords). They are kept
-// by content (box, colour and a hash of the pixels), so when that image opens, maskLayer
-// finds each one ready and building the layers costs a hash instead of a paint.
+// masks are decoded and painted in idle time too (prepareRecords). They are kept by content
+// (box, colour and a hash of the pixels), so when that image opens, maskLayer finds each one
+// ready and building the layers costs a hash instead of a paint.
 
 import { PALETTE, hexToRgb, instanceColor } from "../lib/colors.js";
 import { decodeBounded } from "../lib/rle.js";
@@ -22,7 +26,17 @@ export function maskLayer(mask, color) {
     prepared.delete(key);
     return ready;
   }
-  return paint(mask, color);
+  const layer = { x: mask.x, y: mask.y, width: mask.width, height: mask.height, canvas: null, mask, color };
+  paintLater(layer);
+  return layer;
+}
+
+function painted(layer) {
+  if (!layer.canvas) {
+    layer.canvas = paint(layer.mask, layer.color);
+    layer.mask = null;
+  }
+  return layer.canvas;
 }
 
 function paint(mask, color) {
@@ -38,7 +52,28 @@ function paint(mask, color) {
   const data = mask.data;
   for (let i = 0; i < data.length; i++) if (data[i]) rgba[i] = value;
   context.putImageData(pixels, 0, 0);
-  return { canvas, x: mask.x, y: mask.y };
+  return canvas;
+}
+
+// Layers made but not drawn yet, painted once no layer has been made for QUIET_MS (so a
+// brush stroke, which makes one per pointer move, never paints stale ones).
+const waiting = [];
+let quietTimer = null;
+const QUIET_MS = 250;
+
+function paintLater(layer) {
+  waiting.push(new WeakRef(layer));
+  clearTimeout(quietTimer);
+  quietTimer = setTimeout(() => idle(paintWaiting), QUIET_MS);
+}
+
+function paintWaiting() {
+  const until = performance.now() + SLICE_MS;
+  while (waiting.length && performance.now() < until) {
+    const layer = waiting.pop().deref();
+    if (layer) painted(layer);
+  }
+  if (waiting.length) idle(paintWaiting);
 }
 
 // Box, colour and an FNV-1a hash of the pixels, read four at a time.
@@ -75,7 +110,7 @@ export function prepareRecords(records) {
         const mask = decodeBounded(rle);
         if (!mask.width) continue;
         const key = contentKey(mask, color);
-        if (!prepared.has(key)) prepared.set(key, paint(mask, color));
+        if (!prepared.has(key)) prepared.set(key, { x: mask.x, y: mask.y, width: mask.width, height: mask.height, canvas: paint(mask, color) });
       }
       while (prepared.size > PREPARED_LIMIT) prepared.delete(prepared.keys().next().value);
       if (next < work.length) idle(slice);
@@ -93,7 +128,7 @@ function idle(callback) {
 export function drawLayer(ctx, layer, alpha) {
   if (!layer) return;
   ctx.globalAlpha = alpha;
-  ctx.drawImage(layer.canvas, layer.x, layer.y);
+  ctx.drawImage(painted(layer), layer.x, layer.y);
 }
 
 // The outline of a layer's box, for the hovered object.
@@ -103,6 +138,6 @@ export function outlineLayer(ctx, layer, color, scale) {
   ctx.strokeStyle = color;
   ctx.lineWidth = 2 / scale;
   ctx.setLineDash([6 / scale, 4 / scale]);
-  ctx.strokeRect(layer.x, layer.y, layer.canvas.width, layer.canvas.height);
+  ctx.strokeRect(layer.x, layer.y, layer.width, layer.height);
   ctx.setLineDash([]);
 }
