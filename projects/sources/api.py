@@ -28,6 +28,7 @@ from projects.sources.serializers import (
     SourceCreatedOutput,
     SourceOutput,
     SourceRemovalOutput,
+    SourceSecretInput,
     SourceUpdateInput,
     UploadInput,
     UploadOutcomeOutput,
@@ -145,6 +146,19 @@ class SourceRestoreApi(APIView):
         source = access.source_for_user(request.user, source_id, need="own")
         source = services.source_restore(source=source)
         return Response(SourceOutput(selectors.source_with_count(source)).data)
+
+
+class SourceSecretApi(APIView):
+    @extend_schema(request=SourceSecretInput, responses={202: SourceCreatedOutput})
+    def post(self, request, source_id: int):
+        source = access.source_for_user(request.user, source_id, need="own")
+        data = SourceSecretInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        source, job = services.source_secret_set(
+            source=source, user=request.user, **data.validated_data
+        )
+        body = SourceCreatedOutput({"source": selectors.source_with_count(source), "job": job})
+        return Response(body.data, status=status.HTTP_202_ACCEPTED)
 
 
 class SourceScanApi(APIView):

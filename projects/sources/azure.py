@@ -5,6 +5,8 @@ encrypted), the same read from a server environment variable, or DefaultAzureCre
 (environment, managed identity, CLI login) with its probe bounded in time.
 """
 
+import base64
+import binascii
 import logging
 import os
 import threading
@@ -111,6 +113,70 @@ def _check_account_url(account_url: str) -> None:
                 "(https://<account>.blob.core.windows.net)."
             }
         )
+
+
+SECRET_KINDS = (
+    Credential.Kind.SAS_TOKEN,
+    Credential.Kind.CONNECTION_STRING,
+    Credential.Kind.ACCOUNT_KEY,
+)
+SECRET_MAX_CHARS = 4000
+
+
+def azure_needs_secret(source: Source) -> bool:
+    """Whether the source's credential is one a person types and this server lacks its
+    secret (a restored archive never carries one; a changed server key cannot read it)."""
+    credential = source.credential
+    if source.kind != Source.Kind.AZURE_BLOB or credential is None:
+        return False
+    if credential.kind not in SECRET_KINDS:
+        return False
+    if not credential.secret_encrypted:
+        return True
+    try:
+        decrypt(credential.secret_encrypted)
+    except CredentialKeyError:
+        return True
+    return False
+
+
+def azure_secret_check(kind: str, secret: str) -> str:
+    """The secret as it is stored, or ValidationError saying what a secret of `kind` looks
+    like. Nothing is sent to Azure here: the re-scan that follows tries it."""
+    secret = (secret or "").strip()
+    if kind not in SECRET_KINDS:
+        raise ValidationError(
+            {"kind": "Choose a SAS token, a connection string or an account key."}
+        )
+    if not secret:
+        raise ValidationError({"secret": "Enter the secret."})
+    if len(secret) > SECRET_MAX_CHARS:
+        raise ValidationError({"secret": f"A secret is at most {SECRET_MAX_CHARS} characters."})
+    if kind == Credential.Kind.SAS_TOKEN and "sig=" not in secret:
+        raise ValidationError(
+            {"secret": "A SAS token looks like sv=…&sp=rl&sig=… (what follows the ? of a SAS URL)."}
+        )
+    if kind == Credential.Kind.CONNECTION_STRING:
+        try:
+            ContainerClient.from_connection_string(secret, "check", **CLIENT_OPTIONS)
+        except ValueError:
+            raise ValidationError(
+                {
+                    "secret": "A connection string looks like DefaultEndpointsProtocol=https;"
+                    "AccountName=…;AccountKey=…;EndpointSuffix=core.windows.net"
+                }
+            ) from None
+    if kind == Credential.Kind.ACCOUNT_KEY and not _is_base64(secret):
+        raise ValidationError({"secret": "An account key is the base64 text Azure shows (…==)."})
+    return secret.lstrip("?") if kind == Credential.Kind.SAS_TOKEN else secret
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def account_name(account_url: str) -> str:

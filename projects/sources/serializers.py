@@ -70,6 +70,22 @@ class SourceUpdateInput(serializers.Serializer):
     credential = CredentialInput(required=False)
 
 
+class SourceSecretInput(serializers.Serializer):
+    """The secret of an Azure source's credential, typed again: stored encrypted, never sent
+    back. `kind` is what the secret is; without it the credential keeps its kind."""
+
+    kind = serializers.ChoiceField(
+        choices=[
+            (Credential.Kind.SAS_TOKEN, "SAS token"),
+            (Credential.Kind.CONNECTION_STRING, "Connection string"),
+            (Credential.Kind.ACCOUNT_KEY, "Account key"),
+        ],
+        required=False,
+        default="",
+    )
+    secret = serializers.CharField(max_length=4000, write_only=True, trim_whitespace=True)
+
+
 class SourceCreatedOutput(serializers.Serializer):
     source = SourceOutput()
     job = JobOutput(allow_null=True)

@@ -16,7 +16,7 @@ from projects.events import project_group, publish
 from projects.jobs import JobCancelled, JobFailed, JobProgress, job_enqueue, run_job
 from projects.models import Credential, Image, Job, Project, Source
 from projects.sources import selectors
-from projects.sources.azure import azure_location_parse
+from projects.sources.azure import azure_location_parse, azure_secret_check
 from projects.sources.folder import folder_resolve
 from projects.sources.listing import ImageInvalid, SourceUnavailable, normalize_extensions
 from projects.sources.scan import scan_apply, source_listing
@@ -203,6 +203,32 @@ def source_update(
         source.location = location
         source.save()
         job = source_scan_start(source=source, user=user) if relist else None
+    return source, job
+
+
+def source_secret_set(
+    *, source: Source, secret: str, kind: str = "", user=None
+) -> tuple[Source, Job]:
+    """Enter the secret of an Azure source's credential (one a restored archive asks for, or
+    a new one): stored encrypted, the source's flag cleared, and a re-scan started that puts
+    its images back. `kind` changes what the secret is (SAS token, connection string or
+    account key); by default the credential keeps its kind."""
+    if source.kind != Source.Kind.AZURE_BLOB:
+        raise ValidationError("Only an Azure Blob Storage source takes a secret.")
+    credential = source.credential
+    kind = kind or (credential.kind if credential is not None else "")
+    stored = azure_secret_check(kind, secret)
+    with transaction.atomic():
+        if credential is None or credential.kind not in SECRET_KINDS:
+            given = CredentialInput(kind=kind, secret=stored)
+            source.credential = _credential(source.project, source.name, given, None)
+            source.save(update_fields=["credential", "updated_at"])
+        else:
+            credential.kind = kind
+            credential.secret_encrypted = encrypt(stored)
+            credential.save(update_fields=["kind", "secret_encrypted"])
+        source.mark_available()
+        job = source_scan_start(source=source, user=user)
     return source, job
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from projects.sources import api
+from projects.sources import api, views
 
 urlpatterns = [
     path("projects/<id:project_id>/sources/", api.SourceListApi.as_view(), name="api-sources"),
@@ -39,6 +39,13 @@ urlpatterns = [
         name="api-source-restore",
     ),
     path("sources/<id:source_id>/scan/", api.SourceScanApi.as_view(), name="api-source-scan"),
+    path("sources/<id:source_id>/secret/", api.SourceSecretApi.as_view(), name="api-source-secret"),
+    # The Sources panel's form for it (an HTMX partial, answered in HTML).
+    path(
+        "sources/<id:source_id>/secret/form/",
+        views.source_secret_form,
+        name="source-secret-form",
+    ),
     path("images/<id:image_id>/remove/", api.ImageRemoveApi.as_view(), name="api-image-remove"),
     path("images/<id:image_id>/restore/", api.ImageRestoreApi.as_view(), name="api-image-restore"),
     path(

@@ -31,6 +31,26 @@ ROUTES = [
     Route("api:api-source-removal", "get", "own", kwargs=S),
     Route("api:api-source-restore", "post", "own", kwargs=S),
     Route("api:api-source-scan", "post", "edit", kwargs=S),
+    # The scene's source is an upload: an owner passes the access check and is told that only
+    # Azure sources take a secret; tests/sources/test_source_secret.py covers the rest.
+    Route(
+        "api:api-source-secret",
+        "post",
+        "own",
+        kwargs=S,
+        data=lambda s: {"secret": "sv=1&sig=x"},
+        ok=(202, 400),
+    ),
+    Route("api:source-secret-form", "get", "view", kwargs=S, page=True),
+    Route(
+        "api:source-secret-form",
+        "post",
+        "own",
+        kwargs=S,
+        data=lambda s: {"secret": "sv=1&sig=x"},
+        data_format="multipart",
+        page=True,
+    ),
     Route("api:api-source-create-upload", "post", "edit", kwargs=P, data=lambda s: {"name": "B2"}),
     # The matrix has no allowed folder roots: an owner passes the access check and gets the
     # 400 that says so; tests/sources/test_folder.py covers the successful path.
