@@ -98,6 +98,11 @@ def test_automask_cancel_says_so_at_once_and_a_resume_estimates_afresh(
     project = project_with_folder(page, base, "Noise", live_app["datasets"] / "noise", 12)
     load_classic(page, base, project)
     open_project(page, base, project)
+    page.evaluate(
+        """window.jobStatuses = [];
+        document.addEventListener('annotator:event', (e) => e.detail.type === 'job.progress'
+            && window.jobStatuses.push(e.detail.data.status))"""
+    )
 
     page.get_by_role("button", name="Start").click()
     progress = page.locator("#automask-progress .progress-text")
@@ -117,12 +122,17 @@ def test_automask_cancel_says_so_at_once_and_a_resume_estimates_afresh(
     assert card["message"] == f"Cancelled; {done} of 12 were done and are kept.", card
     assert card["cancelHidden"], card
     assert done <= 6
+    # The server's events said so too: cancelling first, then cancelled.
+    statuses = page.evaluate("window.jobStatuses")
+    assert statuses.index("cancelling") < statuses.index("cancelled"), statuses
 
-    # An hour-long pause in miniature: the estimate after the resume must not count it.
-    time.sleep(10)
+    # An hour-long pause in miniature: the estimate after the resume must not count it
+    # (counted, as it was, it would add 25 s / images done, over 2 s, per image left).
+    time.sleep(25)
     page.get_by_role("button", name="Resume").click()
-    # Once three images of the new run have ended, what the card says is close to the
-    # time it then takes (the 30 % bound on realistic timings: tests/projects/test_job_eta.py).
+    # Once three images of the new run have ended, what the card says is near the time it
+    # then takes. The bound is loose for a machine shared with other work; the 30 % bound on
+    # realistic timings is tests/projects/test_job_eta.py's.
     line = page.wait_for_function(
         """(least) => {
             const text = document.querySelector('#automask-progress .progress-text').textContent;
@@ -137,7 +147,7 @@ def test_automask_cancel_says_so_at_once_and_a_resume_estimates_afresh(
     shown = int(re.search(r"about (\d+) s left", line).group(1))
     progress.filter(has_text=re.compile(r"^12 / 12$")).wait_for(timeout=120_000)
     took = time.monotonic() - shown_at
-    assert 0.6 * took - 2 <= shown <= 1.4 * took + 2, (line, took)
+    assert 0.4 * took - 2 <= shown <= 2 * took + 3, (line, took)
     assert automask_card(page)["message"] == "Automask done on 12 image(s)."
     assert page.locator("#automask-start").is_visible()
     screenshot(page, "project-automask-done")
