@@ -5,7 +5,8 @@
 
 import { ProjectSocket, api } from "./socket.js";
 import { automask, onAutomaskEvent } from "./editor/automask.js";
-import { onExportEvent } from "./editor/image-menu.js";
+import "./editor/image-menu.js";
+import { noteJob } from "./editor/jobs.js";
 import { useToggles } from "./editor/keyboard.js";
 import { onOpened, openImage } from "./editor/navigation.js";
 import { objects } from "./editor/objects.js";
@@ -55,8 +56,8 @@ function handleMessage({ type, data }) {
       break;
     default:
       if (type === "job.progress") {
+        noteJob(data);
         onAutomaskEvent(type, data);
-        onExportEvent(data);
       }
       if (type.startsWith("model") || type.startsWith("job")) {
         document.dispatchEvent(new CustomEvent("annotator:event", { detail: { type, data } }));

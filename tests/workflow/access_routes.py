@@ -37,6 +37,14 @@ ROUTES = [
         data=lambda s: {**V(s), "index": 0},
     ),
     Route(
+        "api:prediction-keep-each",
+        "post",
+        "edit",
+        kwargs=lambda s: {"prediction_id": s.prediction.pk},
+        data=V,
+        ok=(400,),  # past the access check: the fixture's prediction is one point, not boxes
+    ),
+    Route(
         "api:promote",
         "post",
         "edit",

@@ -6,6 +6,7 @@ import { PALETTE } from "../lib/colors.js";
 import { DEFAULT_FILTER, filterResults } from "../lib/mask-filter.js";
 import { contains, decodeBounded } from "../lib/rle.js";
 import { api, errorMessage } from "../socket.js";
+import { jobSeen } from "./jobs.js";
 import { drawLayer, maskLayer, outlineLayer } from "./masks.js";
 import { $, config, focusCanvas, on, toast } from "./page.js";
 import { session, updateImage, write } from "./session.js";
@@ -16,7 +17,6 @@ export const automask = {
   results: [], // {id, mask (bounded), area, score, layer}
   run: null, // the run's id
   job: null, // the job running on this image, or null
-  finished: null, // the id of this page's last job
   hovered: null, // a result id
   filter: { ...DEFAULT_FILTER },
 };
@@ -126,7 +126,9 @@ export async function runAutomask() {
   const result = await api("POST", `/api/images/${image}/automask/`, { params: config.automaskParams || {} });
   if (!result.ok) return toast(errorMessage(result), "error");
   automask.job = { id: result.data.id, image };
-  showRunning(`Automask queued…`);
+  showRunning("Automask queued…");
+  const seen = jobSeen(result.data.id);
+  if (seen) onAutomaskEvent("job.progress", seen); // it may have ended already
 }
 
 function showRunning(text) {
@@ -149,27 +151,24 @@ async function refresh(imageId) {
 
 // Events of the project socket: a job finished an image, or a job moved on.
 export function onAutomaskEvent(type, data) {
-  if (type === "automask.image" && data.image === session.image?.id) {
-    const mine = automask.job?.id === data.job || automask.finished === data.job;
-    refresh(data.image).then(() => {
-      if (mine) {
-        $("#show-automask").checked = true;
-        toast(`Automask found ${data.masks} masks. Pick one with A and a click, or promote them through a filter.`);
-        render();
-      }
-    });
+  if (type === "automask.image") {
+    if (data.image === session.image?.id) refresh(data.image);
     return;
   }
   if (type !== "job.progress" || automask.job?.id !== data.id) return;
   if (data.status === "running") showRunning("Automask running…");
-  if (["done", "failed", "cancelled"].includes(data.status)) {
-    const failed = data.status === "failed";
-    automask.finished = automask.job.id; // its last image event may still be on its way
-    automask.job = null;
-    showRunning(null);
-    if (failed) toast(data.message || "Automask failed.", "error");
-    if (data.status === "cancelled") toast("Automask was cancelled.");
-  }
+  if (!["done", "failed", "cancelled"].includes(data.status)) return;
+  const { image } = automask.job;
+  automask.job = null;
+  showRunning(null);
+  if (data.status === "failed") return toast(data.message || "Automask failed.", "error");
+  if (data.status === "cancelled") return toast("Automask was cancelled.");
+  refresh(image).then(() => {
+    if (session.image?.id !== image) return;
+    $("#show-automask").checked = true;
+    render();
+    toast(`Automask found ${automask.results.length} masks. Pick one with A and a click, or promote them through a filter.`);
+  });
 }
 
 // A new image: nothing from the old one runs on here.

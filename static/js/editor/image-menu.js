@@ -1,11 +1,9 @@
-// The open image's own menu: export just this image, and remove it from the pool or restore
-// it. Exports run as jobs; their events say when the file is ready to download.
+// The open image's own menu: mark it completed or reopen it, export just this image (the
+// server answers with the file at once), and remove it from the pool or restore it.
 
-import { api, errorMessage } from "../socket.js";
+import { api, csrfToken, errorMessage } from "../socket.js";
 import { $, config, on, toast } from "./page.js";
 import { session, updateImage } from "./session.js";
-
-const exporting = { job: null };
 
 function close() {
   $("#image-menu").hidden = true;
@@ -32,32 +30,33 @@ function say(text, failed = false) {
   line.classList.toggle("bad", failed);
 }
 
+// One image is answered at once with the file: it becomes the Download link.
 async function exportImage() {
   const format = $("#image-export-format").value;
-  const body = { scope: "image", image_id: session.image.id, format };
-  $("#image-export-download").hidden = true;
+  const link = $("#image-export-download");
+  link.hidden = true;
   say("Exporting…");
-  const result = await api("POST", `/api/projects/${config.project}/exports/`, body);
-  if (!result.ok) return say(errorMessage(result), true);
-  exporting.job = result.data.job.id;
-  showJob(result.data.job, result.data.download_url);
-}
-
-function showJob(job, downloadUrl) {
-  if (job.id !== exporting.job) return;
-  if (job.status === "done") {
-    const link = $("#image-export-download");
-    link.href = downloadUrl || `/api/exports/${job.id}/download/`;
-    link.hidden = false;
-    say("Ready.");
-  } else if (job.status === "failed" || job.status === "cancelled") {
-    say(job.message || "The export failed.", true);
+  let response;
+  try {
+    response = await fetch(`/api/projects/${config.project}/exports/`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
+      body: JSON.stringify({ scope: "image", image_id: session.image.id, format }),
+    });
+  } catch {
+    return say("The server cannot be reached. Check your connection and try again.", true);
   }
-}
-
-// job.progress events of the project socket.
-export function onExportEvent(job) {
-  if (job.kind === "export") showJob(job);
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    return say(body?.error?.message || `The export failed (the server answered ${response.status}).`, true);
+  }
+  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "")?.[1] || "export";
+  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = name;
+  link.hidden = false;
+  say(`Ready: ${name}.`);
 }
 
 async function removeOrRestore() {
@@ -67,12 +66,14 @@ async function removeOrRestore() {
   if (!result.ok) return toast(errorMessage(result), "error");
   updateImage({ removed_at: result.data.removed_at ?? null });
   showRemoval();
+  close();
   toast(action === "remove" ? "Removed from the pool: exports and navigation skip it now. Restore it from this menu." : "Restored to the pool.");
 }
 
 on("#image-menu-button", "click", toggle);
 on("#image-export", "click", exportImage);
 on("#image-remove", "click", removeOrRestore);
+on("#complete-toggle", "click", close);
 document.addEventListener("click", (event) => {
   if (event.target instanceof Element && !event.target.closest(".image-menu-wrap")) close();
 });

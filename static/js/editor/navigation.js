@@ -62,7 +62,7 @@ function show(opened, picture, pushHistory) {
   showPosition(opened);
   const name = displayName(opened.image);
   $("#image-name").textContent = name;
-  $("#image-name").title = opened.image.path;
+  $("#image-name").title = name;
   document.title = `${name} · ${config.projectName || "Annotator"}`;
   setObjects(opened.records.objects);
   setAutomask(opened.records.automask_runs);
@@ -217,7 +217,7 @@ export async function showHistory() {
     button.type = "button";
     button.className = `history-item status-${entry.image.status}`;
     button.textContent = displayName(entry.image);
-    button.title = entry.image.path;
+    button.title = displayName(entry.image);
     button.addEventListener("click", () => {
       panel.hidden = true;
       openImage(entry.image.id);
