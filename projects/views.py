@@ -159,6 +159,7 @@ def editor(request: HttpRequest, project_id: int, image_id: int) -> HttpResponse
     labels = list(selectors.project_labels(project))
     config = {
         "project": project.pk,
+        "projectName": project.name,
         "image": image.pk,
         "username": request.user.username,
         "readOnly": read_only,
