@@ -411,6 +411,8 @@ class Job(models.Model):
         MODEL_LOAD = "model_load", "Model load"
         EXPORT = "export", "Export"
         SOURCE_SCAN = "source_scan", "Source scan"
+        PREPARE_EMBEDDINGS = "prepare_embeddings", "Prepare embeddings"
+        IMPORT = "import", "Import annotations"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
