@@ -6,7 +6,18 @@ import json
 import re
 
 from tests.ui.conftest import screenshot
-from tests.ui.helpers import LEFT, call, canvas_rgb, drag, make_project, open_editor, screen_point
+from tests.ui.helpers import (
+    LEFT,
+    add_member,
+    call,
+    canvas_rgb,
+    create_user,
+    drag,
+    make_project,
+    open_editor,
+    screen_point,
+    sign_in,
+)
 
 STATE = "window.annotatorEditor.state"
 
@@ -150,4 +161,44 @@ def test_five_images_labelled_with_the_keyboard_after_the_first_click(
         assert call(page, "GET", f"/api/images/{image}/")["data"]["status"] == "completed"
         assert len(call(page, "GET", f"/api/images/{image}/records/")["data"]["objects"]) == 2
     screenshot(page, "editor-keyboard-done")
+    assert not console_errors, console_errors
+
+
+def test_each_member_keeps_their_own_editor_settings(page, browser, live_app, console_errors):
+    project = make_project(page, live_app, "own-settings", count=1)
+    image = project["images"][0]
+    create_user(live_app, "anna", "anna-password-1")
+    add_member(page, project["id"], "anna", "annotator")
+    open_editor(page, live_app["base"], project["id"], image)
+    page.keyboard.press("e")
+    page.get_by_label("Overlay opacity").fill("80")
+    page.wait_for_timeout(900)  # saved after a short pause
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    anna = context.new_page()
+    errors: list[str] = []
+    anna.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    anna.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(anna, live_app["base"], "anna", "anna-password-1")
+    open_editor(anna, live_app["base"], project["id"], image)
+    assert anna.evaluate(f"{STATE}.tool") == "point"
+    assert anna.get_by_label("Overlay opacity").input_value() == "50"
+    # The annotator works: a box around the left disc becomes an object.
+    anna.keyboard.press("b")
+    drag(anna, screen_point(anna, 35, 75), screen_point(anna, 125, 165))
+    anna.wait_for_function(f"{STATE}.candidates !== null", timeout=30_000)
+    anna.keyboard.press("Enter")
+    anna.wait_for_function(f"{STATE}.objects.length === 1")
+    anna.keyboard.press("]")
+    anna.wait_for_timeout(900)
+    context.close()
+    assert not errors, errors
+
+    page.reload()
+    page.wait_for_function("window.annotatorEditor && window.annotatorEditor.state.picture")
+    assert page.evaluate(f"{STATE}.tool") == "eraser"
+    assert page.get_by_label("Overlay opacity").input_value() == "80"
+    assert page.locator("#brush-size").input_value() == "12"
+    mine = call(page, "GET", f"/api/projects/{project['id']}/my-settings/")["data"]
+    assert mine["tool"] == "eraser" and mine["opacity"] == 0.8
     assert not console_errors, console_errors
