@@ -215,6 +215,11 @@ def test_the_pool_filters_by_automask_and_searches_as_you_type(page, live_app, c
     assert ids == marked
     assert page.locator(".pool-grid .tile .b-auto").count() == 2
     screenshot(page, "project-pool-filters")
+    # The flag filter is the user's own and comes back on the next visit.
+    page.wait_for_timeout(400)
+    page.reload()
+    assert page.get_by_label("Automask (A)").input_value() == "true"
+    page.wait_for_function("document.querySelectorAll('.pool-grid .tile').length === 2")
     page.get_by_label("Automask (A)").select_option("false")
     page.wait_for_function(
         "document.querySelectorAll('.pool-grid .tile').length === 2"

@@ -15,7 +15,10 @@ export function initPool() {
   // The last pool filters are part of the user's settings of the project.
   $("#pool-filters").addEventListener("change", () => {
     const form = $("#pool-filters");
-    const pool_filters = { status: form.status.value, source: form.source.value, available: form.available.value, search: form.search.value };
+    const pool_filters = {};
+    for (const name of ["status", "source", "available", "has_automask", "has_manual_prediction", "has_manual_edit", "search"]) {
+      pool_filters[name] = form.elements[name].value;
+    }
     api("PATCH", `/api/projects/${P}/my-settings/`, { pool_filters });
   });
 }
