@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from projects.jobs import job_eta
 from projects.models import Image, Job, Label, Membership, Project, Role, Source
 
 
@@ -169,7 +170,9 @@ class ImageOutput(serializers.ModelSerializer):
 
 
 class JobOutput(serializers.ModelSerializer):
-    eta_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    eta_seconds = serializers.SerializerMethodField(
+        help_text="Seconds left, from this run's latest images; null unless running."
+    )
 
     class Meta:
         model = Job
@@ -188,3 +191,6 @@ class JobOutput(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+
+    def get_eta_seconds(self, job: Job) -> float | None:
+        return job_eta(job)
