@@ -24,6 +24,8 @@ export function displayName(image) {
 
 export async function openImage(imageId, { pushHistory = true, ready = null } = {}) {
   const ticket = ++opening;
+  // Complete & next, or a history entry, may land on the image made ready ahead.
+  if (!ready && ahead?.settled?.image.id === imageId && ahead.from === session.image?.id) ready = ahead.settled;
   spinner(true);
   const request = api("POST", `/api/images/${imageId}/open/`);
   // From a prefetch the image shows at once; the server's answer to the open follows.
@@ -144,7 +146,7 @@ function current(picture, image) {
 
 // The next image in navigation order, made ready while the annotator works on this one: its
 // record and records, its picture fetched and decoded, its mask layers painted in idle time.
-let ahead = null; // {from, ready: Promise<{image, records, picture} | null>}
+let ahead = null; // {from, ready: Promise<{image, records, picture, position, total} | null>, settled}
 
 function prefetchNext(fromId) {
   if (ahead?.from === fromId) return;
@@ -158,7 +160,8 @@ function prefetchNext(fromId) {
     prepareRecords(records.data);
     // An image never read before has no size yet; its file, as served, is the oriented one.
     const size = image.width ? {} : { width: picture.naturalWidth, height: picture.naturalHeight };
-    return { image: { ...image, ...size }, records: records.data, picture, position: step.data.position, total: step.data.total };
+    entry.settled = { image: { ...image, ...size }, records: records.data, picture, position: step.data.position, total: step.data.total };
+    return entry.settled;
   })();
   ahead = entry;
 }
