@@ -8,4 +8,4 @@ app = Celery("annotator")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Task modules in sub-packages of an app.
-app.autodiscover_tasks(["projects.exports", "projects.sources"])
+app.autodiscover_tasks(["projects.exports", "projects.imports", "projects.sources"])

@@ -331,6 +331,9 @@ ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB = env_int("ANNOTATOR_ARCHIVE_MAX_UNPACKED_MB",
 # One JSON table of an archive; array members have their own, much smaller, bound by shape.
 ANNOTATOR_ARCHIVE_MAX_MEMBER_MB = env_int("ANNOTATOR_ARCHIVE_MAX_MEMBER_MB", 256)
 ANNOTATOR_ARCHIVE_MAX_MEMBERS = env_int("ANNOTATOR_ARCHIVE_MAX_MEMBERS", 500_000)
+# An annotation file to import (COCO, YOLO-seg zip, mask PNG zip, seed JSON, Label Studio)
+# larger than this is refused; a zip may unpack to four times as much.
+ANNOTATOR_IMPORT_MAX_MB = env_int("ANNOTATOR_IMPORT_MAX_MB", 256)
 # Export files are deleted this long after they were made (their jobs stay).
 ANNOTATOR_EXPORT_KEEP_HOURS = env_int("ANNOTATOR_EXPORT_KEEP_HOURS", 24)
 

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from annotator.signin import AdminSignInForm, SignInView, TokenApi
 from projects.exports.urls import api_urlpatterns as export_api
+from projects.imports.urls import api_urlpatterns as import_api
 from projects.urls import api_urlpatterns as project_api
 from projects.views import health
 
@@ -15,6 +16,7 @@ api_patterns = [
     *project_api,
     path("", include("projects.workflow.urls")),
     *export_api,
+    *import_api,
     path("", include("projects.sources.urls")),
 ]
 

@@ -35,6 +35,7 @@ JOB_TASKS: dict[str, str] = {
     Job.Kind.AUTOMASK_POOL: "inference.tasks.automask_pool_task",
     Job.Kind.EXPORT: "projects.exports.tasks.export_run_task",
     Job.Kind.SOURCE_SCAN: "projects.sources.scan",
+    Job.Kind.IMPORT: "projects.imports.tasks.import_run_task",
 }
 
 
