@@ -179,6 +179,8 @@ ANNOTATOR_MAX_UPLOAD_MB = env_int("ANNOTATOR_MAX_UPLOAD_MB", 200)
 ANNOTATOR_MAX_REQUEST_MB = env_int("ANNOTATOR_MAX_REQUEST_MB", 2048)
 ANNOTATOR_MAX_IMAGE_PIXELS = env_int("ANNOTATOR_MAX_IMAGE_PIXELS", 178_956_970)
 ANNOTATOR_EMBEDDING_CACHE_MB = env_int("ANNOTATOR_EMBEDDING_CACHE_MB", 2048)
+# Image features on disk under MEDIA_ROOT/embeddings, shared by every worker (LRU; 0: off).
+ANNOTATOR_EMBEDDING_STORE_GB = env_int("ANNOTATOR_EMBEDDING_STORE_GB", 20)
 # Key for credentials stored at rest (Fernet, urlsafe base64 of 32 bytes); derived from
 # SECRET_KEY when not set, so rotating SECRET_KEY then needs re-entering credentials.
 ANNOTATOR_CREDENTIALS_KEY = env_str("ANNOTATOR_CREDENTIALS_KEY")

@@ -1,4 +1,5 @@
-"""REST endpoints: model list, download, load, current model, predict, automask.
+"""REST endpoints: model list, download, load, current model, predict, automask, the pool's
+embedding preparation.
 
 Long operations answer 202 with the job; its progress arrives on the project WebSocket
 (`job.progress` events) and at /api/jobs/<id>/.
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 
 from inference import selectors, serializers
 from inference.prompts import PromptInput
-from inference.services import automask, downloads, loading, predictions
+from inference.services import automask, downloads, embeddings, loading, predictions
 from projects import access, jobs
 from projects.serializers import JobOutput
 
@@ -142,4 +143,36 @@ class AutomaskResumeApi(APIView):
     def post(self, request, job_id: int):
         job = access.job_for_user(request.user, job_id, need="edit")
         job = automask.automask_resume(job=job)
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EmbeddingsApi(APIView):
+    @extend_schema(
+        request=serializers.EmbeddingsInput,
+        responses={202: JobOutput},
+        description="Prepare the SAM2 embeddings of the pool (or of `filter`: statuses, a "
+        "source, images) on the project's model, unprocessed images first, then in "
+        "navigation order, so each first click is as fast as the next. Images already "
+        "prepared are skipped. A preparation under way for the same model and filter is "
+        "answered instead of a second one. Cancel it at /api/jobs/<id>/cancel/, resume it "
+        "at /api/embeddings/<id>/resume/; the project state's `embeddings_auto` starts it "
+        "on its own when a model is loaded or images are added.",
+    )
+    def post(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="edit")
+        data = serializers.EmbeddingsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = embeddings.embeddings_start(
+            project=project,
+            user=request.user,
+            image_filter=dict(data.validated_data.get("filter", {})),
+        )
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EmbeddingsResumeApi(APIView):
+    @extend_schema(request=None, responses={202: JobOutput})
+    def post(self, request, job_id: int):
+        job = access.job_for_user(request.user, job_id, need="edit")
+        job = embeddings.embeddings_resume(job=job)
         return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)

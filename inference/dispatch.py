@@ -8,6 +8,7 @@ worker answers through the channel layer.
 
 import asyncio
 import functools
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 
 from annotator import messages
 from inference import supersede
@@ -24,7 +26,10 @@ from inference.services.predictions import PredictionRequest
 from projects.errors import DOMAIN_ERRORS
 from projects.jobs import task_send
 
+logger = logging.getLogger(__name__)
+
 _executor: ThreadPoolExecutor | None = None
+_preparer: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 
 
@@ -39,6 +44,31 @@ def interactive_executor() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interactive")
         return _executor
+
+
+def prepare_aside(image_ids: list[int]) -> None:
+    """Prepare these images' embeddings without holding the caller's thread when that
+    thread also serves clicks: a click worker (one task at a time) hands the work to a
+    thread of its own and takes the next click at once. In this process the caller is the
+    embedded model-load thread, not the click thread, so it prepares them itself (the
+    engine lets a click through between images)."""
+    if in_process():
+        predictions.embedding_prepare(image_ids=image_ids)
+        return
+    global _preparer
+    with _lock:
+        if _preparer is None:
+            _preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
+    _preparer.submit(_prepare_logged, list(image_ids))
+
+
+def _prepare_logged(image_ids: list[int]) -> None:
+    try:
+        predictions.embedding_prepare(image_ids=image_ids)
+    except Exception:  # a prefetch that failed costs its image one cold click, no more
+        logger.exception("preparing embeddings of %s failed", image_ids)
+    finally:
+        close_old_connections()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ normalize_coords False, exactly as SAM2ImagePredictor does.
 
 Loaded models live in the worker process that serves the predictions, keyed by what they
 were built from (checkpoint, config, load params); embeddings are keyed by (model, params,
-image key) and bounded by ANNOTATOR_EMBEDDING_CACHE_MB.
+image key): in memory (bounded by ANNOTATOR_EMBEDDING_CACHE_MB) in front of the on-disk store
+that every worker shares and a restart keeps (inference.embeddings). A click never waits for
+a background preparation: that runs on its own predictor, starts an image only when no click
+is in flight, and an image being encoded is never encoded twice at once.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import torch
 from django.conf import settings
 
 from inference import compat, refs
+from inference.embeddings import Shapes, embedding_store
 from inference.refs import ModelRef
 from projects.errors import CheckpointUnreadable
 
@@ -178,6 +182,17 @@ class Sam2Engine:
         # One image's features are in the predictor at a time: a click sets them and
         # predicts under this lock.
         self._lock = threading.Lock()
+        # Preparations ahead of a click (prefetch, the pool job) encode on their own
+        # predictor, so a click never waits for their lock.
+        self._encoder = self._predictor(predictor_module.SAM2ImagePredictor)
+        self._encoder_lock = threading.Lock()
+        self.shapes = Shapes.of_model(
+            int(self.model.sam_mask_decoder.transformer_dim), self.image_size
+        )
+        self._encoding: dict[str, threading.Event] = {}
+        self._encoding_lock = threading.Lock()
+        self._clicks = 0
+        self._clicks_changed = threading.Condition()
 
     @property
     def image_size(self) -> int:
@@ -204,21 +219,92 @@ class Sam2Engine:
             return contextlib.nullcontext()
         return torch.autocast("cuda", dtype=getattr(torch, dtype))
 
-    def embed(self, image_key: str, pixels: Callable[[], np.ndarray]) -> tuple[Any, bool]:
-        """The features of an image from the cache, computing them on a miss."""
+    def embed(
+        self, image_key: str, pixels: Callable[[], np.ndarray], *, background: bool = False
+    ) -> tuple[Any, bool]:
+        """The features of an image and whether they were ready (in memory or on disk);
+        computed on a miss and written to both. `background`: a preparation ahead of a
+        click, which waits for the clicks in flight and encodes apart from them."""
         cache = embedding_cache()
         key = (self.ref.cache_key, image_key)
-        cached = cache.get(key)
-        if cached is not None:
-            return cached, True
+        if background and key not in cache:
+            # Before taking the image: a click waiting for it must not wait for this.
+            self.wait_for_clicks()
+        while True:
+            cached = cache.get(key)
+            if cached is not None:
+                return cached, True
+            with self._encoding_lock:
+                running = self._encoding.get(image_key)
+                if running is None:
+                    running = self._encoding[image_key] = threading.Event()
+                    break
+            running.wait(timeout=600)  # another thread encodes it: take its result
+        try:
+            return self._embed_missing(key, pixels, background=background)
+        finally:
+            with self._encoding_lock:
+                self._encoding.pop(image_key, None)
+            running.set()
+
+    def _embed_missing(
+        self, key: tuple[str, str], pixels: Callable[[], np.ndarray], *, background: bool
+    ) -> tuple[Any, bool]:
+        cache, store = embedding_cache(), embedding_store()
+        stored = store.get(*key, shapes=self.shapes, device=self.device)
+        if stored is not None:
+            cache.put(key, stored)
+            return stored, True
         rgb = pixels()
-        with self._lock, torch.inference_mode(), self._autocast():
-            self.predictor.set_image(rgb)
-            state = (self.predictor._features, list(self.predictor._orig_hw))
+        predictor, lock = (
+            (self._encoder, self._encoder_lock) if background else (self.predictor, self._lock)
+        )
+        with lock, torch.inference_mode(), self._autocast():
+            predictor.set_image(rgb)
+            state = (predictor._features, list(predictor._orig_hw))
         cache.put(key, state)
+        store.put(*key, state)
         return state, False
 
+    def prepare(self, image_key: str, pixels: Callable[[], np.ndarray]) -> str:
+        """Have an image's features in the store ahead of its first click: "stored" when
+        they were there, "copied" from memory, or "computed"."""
+        store = embedding_store()
+        if store.contains(self.ref.cache_key, image_key):
+            return "stored"
+        in_memory = embedding_cache().get((self.ref.cache_key, image_key))
+        if in_memory is not None and store.enabled:
+            store.put(self.ref.cache_key, image_key, in_memory)
+            return "copied"
+        _, ready = self.embed(image_key, pixels, background=True)
+        return "stored" if ready else "computed"
+
+    def features_ready(self, image_key: str) -> bool:
+        key = (self.ref.cache_key, image_key)
+        return key in embedding_cache() or embedding_store().contains(*key)
+
+    @contextlib.contextmanager
+    def _click(self):
+        with self._clicks_changed:
+            self._clicks += 1
+        try:
+            yield
+        finally:
+            with self._clicks_changed:
+                self._clicks -= 1
+                self._clicks_changed.notify_all()
+
+    def wait_for_clicks(self, timeout: float = 10.0) -> bool:
+        """Wait until no click is in flight on this engine (at most `timeout` seconds), so
+        a click is served between two prepared images."""
+        with self._clicks_changed:
+            return self._clicks_changed.wait_for(lambda: self._clicks == 0, timeout=timeout)
+
     def predict(self, image_key: str, pixels: Callable[[], np.ndarray], prompt: Prompt) -> Output:
+        with self._click():
+            return self._predict(image_key, pixels, prompt)
+
+    def _predict(self, image_key: str, pixels: Callable[[], np.ndarray], prompt: Prompt) -> Output:
         state, _ = self.embed(image_key, pixels)
         multimask = prompt.multimask_output and prompt.box_count <= 1
         with self._lock, torch.inference_mode(), self._autocast():
@@ -293,8 +379,16 @@ class ClassicEngine:
     def __init__(self, ref: ModelRef, should_stop: Callable[[], bool] = lambda: False) -> None:
         self.ref = ref
 
-    def embed(self, image_key: str, pixels: Callable[[], np.ndarray]) -> tuple[Any, bool]:
+    def embed(
+        self, image_key: str, pixels: Callable[[], np.ndarray], *, background: bool = False
+    ) -> tuple[Any, bool]:
         return None, False
+
+    def prepare(self, image_key: str, pixels: Callable[[], np.ndarray]) -> str:
+        return "stored"  # nothing to prepare: classic works on the pixels
+
+    def features_ready(self, image_key: str) -> bool:
+        return False
 
     def predict(self, image_key: str, pixels: Callable[[], np.ndarray], prompt: Prompt) -> Output:
         from inference import classic

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from annotator.ids import IdField
 from inference.prompts import PromptInput
+from projects.models import ImageStatus
 
 
 class ModelOutput(serializers.Serializer):
@@ -122,3 +123,33 @@ class AutomaskPoolInput(serializers.Serializer):
 
 class AutomaskImageInput(serializers.Serializer):
     params = AutomaskParamsInput(required=False)
+
+
+class _NoUnknownKeys(serializers.Serializer):
+    """A key the serializer does not know is a 400 naming it, not silently dropped."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(key)[:50] for key in set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: "Unknown key." for key in unknown})
+        return super().to_internal_value(data)
+
+
+class EmbeddingsFilterInput(_NoUnknownKeys):
+    status = serializers.ListField(
+        child=serializers.ChoiceField(choices=ImageStatus.choices),
+        required=False,
+        help_text="Only images of these statuses. Default: every status.",
+    )
+    # A field named like Field.source: DRF takes declared fields off the class.
+    source = IdField(required=False, help_text="Only images of this source.")  # type: ignore[assignment]
+    image_ids = serializers.ListField(
+        child=IdField(), required=False, help_text="Only these images."
+    )
+
+
+class EmbeddingsInput(_NoUnknownKeys):
+    filter = EmbeddingsFilterInput(
+        required=False, help_text="Which images of the pool. Default: the whole pool."
+    )

@@ -1,8 +1,9 @@
 """Celery tasks: one-line wrappers that pass ids to the services.
 
-Routing (settings.CELERY_TASK_ROUTES): clicks and model loads on `interactive`, automask on
-`gpu`, downloads on `default`. Every task is idempotent: a redelivered job task finds its job
-finished, and a resumed pool job or a redelivered chunk of one skips the images it did.
+Routing (settings.CELERY_TASK_ROUTES): clicks, model loads and prefetches on `interactive`,
+automask and the pool's embedding preparation on `gpu`, downloads on `default`. Every task
+is idempotent: a redelivered job task finds its job finished, and a resumed pool job or a
+redelivered chunk of one skips the images it did.
 """
 
 import socket
@@ -10,8 +11,8 @@ import socket
 from celery import shared_task
 from channels.layers import get_channel_layer
 
-from inference import engine, refs
-from inference.services import automask, downloads, loading, predictions
+from inference import dispatch, engine, refs
+from inference.services import automask, downloads, embeddings, loading, predictions
 from projects.events import layer_call
 
 
@@ -51,7 +52,13 @@ def automask_chunk_task(self, job_id: int, image_ids: list[int]) -> None:
 
 @shared_task(name="inference.tasks.embedding_prepare_task", ignore_result=True)
 def embedding_prepare_task(image_ids: list[int]) -> None:
-    predictions.embedding_prepare(image_ids=image_ids)
+    # Off the click worker's only task slot, so a click never queues behind a prefetch.
+    dispatch.prepare_aside(image_ids)
+
+
+@shared_task(name="inference.tasks.embeddings_prepare_job_task", ignore_result=True)
+def embeddings_prepare_job_task(job_id: int) -> None:
+    embeddings.embeddings_run(job_id=job_id)
 
 
 @shared_task(name="inference.tasks.model_warm_task", ignore_result=True)

@@ -28,4 +28,10 @@ urlpatterns = [
     path("projects/<id:project_id>/automask/", api.AutomaskPoolApi.as_view(), name="automask"),
     path("automask/<id:job_id>/cancel/", api.AutomaskCancelApi.as_view(), name="automask-cancel"),
     path("automask/<id:job_id>/resume/", api.AutomaskResumeApi.as_view(), name="automask-resume"),
+    path("projects/<id:project_id>/embeddings/", api.EmbeddingsApi.as_view(), name="embeddings"),
+    path(
+        "embeddings/<id:job_id>/resume/",
+        api.EmbeddingsResumeApi.as_view(),
+        name="embeddings-resume",
+    ),
 ]

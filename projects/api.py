@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from annotator.pagination import Pages
 from inference.serializers import AutomaskParamsInput
+from inference.services import embeddings
 from projects import access, jobs, selectors, services
 from projects.serializers import (
     ImageOutput,
@@ -70,8 +71,9 @@ class ProjectDetailApi(APIView):
 
 class ProjectStateApi(APIView):
     """The project settings, shared by every member: `export_settings` (merged key by key),
-    `automask_params` (replaced whole; the automask route's options) and `model_selection`
-    (read only: loading a model writes it). Annotators and owners write them; viewers
+    `automask_params` (replaced whole; the automask route's options), `embeddings_auto`
+    (prepare the pool's embeddings on their own) and `model_selection` (read only: loading
+    a model writes it). Annotators and owners write them; viewers
     read them.
 
     Each user's view settings (tool, opacity, brush size, panels, pool filters) are not
@@ -105,6 +107,8 @@ class ProjectStateApi(APIView):
         project = services.project_state_update(
             project=project, changes=changes, user=request.user, view_changes=view_changes
         )
+        if changes.get("embeddings_auto") is True:
+            embeddings.embeddings_auto_start(project_id=project.pk)
         return self._answer(request, project)
 
 

@@ -36,6 +36,7 @@ JOB_TASKS: dict[str, str] = {
     Job.Kind.EXPORT: "projects.exports.tasks.export_run_task",
     Job.Kind.SOURCE_SCAN: "projects.sources.scan",
     Job.Kind.IMPORT: "projects.imports.tasks.import_run_task",
+    Job.Kind.PREPARE_EMBEDDINGS: "inference.tasks.embeddings_prepare_job_task",
 }
 
 

@@ -32,11 +32,21 @@ class ProjectStateOutput(serializers.ModelSerializer):
     clients: the caller's view settings with the project's automask parameters."""
 
     automask_params = serializers.SerializerMethodField()
+    embeddings_auto = serializers.SerializerMethodField()
     ui_settings = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
-        fields = ["model_selection", "export_settings", "automask_params", "ui_settings"]
+        fields = [
+            "model_selection",
+            "export_settings",
+            "automask_params",
+            "embeddings_auto",
+            "ui_settings",
+        ]
+
+    def get_embeddings_auto(self, project) -> bool:
+        return (project.ui_settings or {}).get("embeddings_auto") is True
 
     def get_automask_params(self, project) -> dict:
         return self.context.get("automask_params", {})
@@ -51,6 +61,11 @@ class ProjectStateInput(serializers.Serializer):
     export_settings = serializers.DictField(required=False)
     automask_params = serializers.DictField(
         required=False, help_text="The automask route's `params`, replaced whole."
+    )
+    embeddings_auto = serializers.BooleanField(
+        required=False,
+        help_text="Prepare the pool's embeddings on their own when a model is loaded or "
+        "images are added (and now, if a model is loaded).",
     )
     ui_settings = serializers.DictField(
         required=False,

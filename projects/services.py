@@ -25,8 +25,9 @@ from projects.models import (
 DEFAULT_LABELS = ("object",)
 # The project settings the state route writes; the model selection has its own services.
 # The automask parameters live in Project.ui_settings["automask_params"], where archives
-# and older code keep them.
-STATE_FIELDS = ("export_settings", "automask_params")
+# and older code keep them; so does `embeddings_auto` (prepare the pool's embeddings on
+# their own when a model is loaded or images are added).
+STATE_FIELDS = ("export_settings", "automask_params", "embeddings_auto")
 
 
 @transaction.atomic
@@ -68,7 +69,10 @@ def project_state_update(
     if unknown:
         raise ValidationError({"state": f"Unknown state fields: {', '.join(sorted(unknown))}."})
     for field, value in changes.items():
-        if not isinstance(value, dict):
+        if field == "embeddings_auto":
+            if not isinstance(value, bool):
+                raise ValidationError({field: "Must be true or false."})
+        elif not isinstance(value, dict):
             raise ValidationError({field: "Must be a JSON object."})
     view = view_settings_clean(view_changes, prefix="ui_settings.") if view_changes else {}
     with transaction.atomic():
@@ -81,8 +85,14 @@ def project_state_update(
             params = dict(changes["automask_params"])
             locked.ui_settings = {**locked.ui_settings, "automask_params": params}
             updated.append("ui_settings")
+        if "embeddings_auto" in changes:
+            locked.ui_settings = {
+                **locked.ui_settings,
+                "embeddings_auto": changes["embeddings_auto"],
+            }
+            updated.append("ui_settings")
         if updated:
-            locked.save(update_fields=[*updated, "updated_at"])
+            locked.save(update_fields=[*dict.fromkeys(updated), "updated_at"])
         if view:
             _user_settings_merge(user=user, project=locked, changes=view)
     return locked

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from inference import engine, queues, refs, selectors
 from inference.refs import ModelRef
+from inference.services import embeddings
 from projects.events import project_group, publish
 from projects.jobs import JobProgress, job_cancel, job_enqueue, run_job, task_send
 from projects.models import Job, Project
@@ -100,6 +101,9 @@ def model_load_run(*, job_id: int) -> None:
         run_job(job_id, work)
     finally:
         _load_end_state(job_id)
+    job = Job.objects.filter(pk=job_id, status=Job.Status.DONE).first()
+    if job is not None:  # a project that asked for it prepares its pool for the new model
+        embeddings.embeddings_auto_start(project_id=job.project_pk)
 
 
 def _short(error: Exception) -> str:

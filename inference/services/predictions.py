@@ -191,7 +191,7 @@ def prediction_run(*, image: Image, user, prompt: PromptInput) -> PredictionResu
         height=height,
         logits_size=model.logits_size,
     )
-    cached = (ref.cache_key, image.key) in engine.embedding_cache()
+    cached = model.features_ready(image.key)  # in memory or in the shared store
     inferred = time.perf_counter()
     output = model.predict(image.key, pixels, checked)
     predicted = time.perf_counter()
@@ -273,8 +273,9 @@ def embedding_prepare_enqueue(image_ids: list[int]) -> None:
 
 
 def embedding_prepare(*, image_ids: list[int]) -> list[int]:
-    """Compute and cache the embeddings of these images on their project's loaded model, so
-    the first click on each is answered at click speed. Returns the ids prepared.
+    """Have the embeddings of these images in memory and in the shared store, on their
+    project's loaded model, so the first click on each is answered at click speed (an image
+    already stored is read, not computed). Returns the ids prepared.
 
     Nothing is loaded for this: an image whose project has no SAM2 model loaded in this
     process is skipped, and so is an image that cannot be read.
@@ -289,7 +290,7 @@ def embedding_prepare(*, image_ids: list[int]) -> list[int]:
         try:
             if not image.key:
                 pixels()
-            engine.get_engine(ref).embed(image.key, pixels)
+            engine.get_engine(ref).embed(image.key, pixels, background=True)
         except ValidationError:
             continue
         prepared.append(image.pk)

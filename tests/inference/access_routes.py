@@ -4,6 +4,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image as PILImage
 
+from projects.models import Job
 from tests.access import Route
 
 P = lambda s: {"project_id": s.team.project.pk}  # noqa: E731
@@ -17,6 +18,24 @@ def _click(scene) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     PILImage.fromarray(np.full((48, 64, 3), 200, np.uint8)).save(path)
     return {"point_coords": [[10, 10]], "point_labels": [1]}
+
+
+def _sam2_project(scene) -> dict:
+    """The project on a SAM2 model (the classic backend has no embeddings to prepare)."""
+    project = scene.team.project
+    project.model_selection = {"active": {"key": "sam2.1_hiera_tiny"}, "status": "loaded"}
+    project.save(update_fields=["model_selection"])
+    return {}
+
+
+def _stopped_preparation(scene) -> dict:
+    job = Job.objects.create(
+        project=scene.team.project,
+        kind=Job.Kind.PREPARE_EMBEDDINGS,
+        status=Job.Status.CANCELLED,
+        total=1,
+    )
+    return {"job_id": job.pk}
 
 
 ROUTES = [
@@ -37,4 +56,6 @@ ROUTES = [
     Route("inference:automask", "post", "edit", kwargs=P, data=lambda s: {}),
     Route("inference:automask-cancel", "post", "edit", kwargs=JOB),
     Route("inference:automask-resume", "post", "edit", kwargs=JOB),
+    Route("inference:embeddings", "post", "edit", kwargs=P, data=_sam2_project),
+    Route("inference:embeddings-resume", "post", "edit", kwargs=_stopped_preparation),
 ]
