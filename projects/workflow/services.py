@@ -391,14 +391,14 @@ def image_set_completed(*, image: Image, user, completed: bool) -> Image:
 @dataclass(frozen=True)
 class OpenedImage:
     image: Image
-    decoded: reader.DecodedImage
 
 
 def image_open(*, image: Image, user) -> OpenedImage:
-    """Make `image` the user's active image: read it (recording its size and key) and have
-    the model prepare its embedding and the one of the image likely to come next."""
+    """Make `image` the user's active image: check its bytes (recording its size and key,
+    without decoding a large photo in full) and have the model prepare its embedding and the
+    one of the image likely to come next."""
     try:
-        decoded = reader.load(image)
+        reader.check_and_remember(image, reader.read_or_flag(image))
     except (reader.ImageUnavailable, reader.ImageInvalid) as error:
         raise ImageNotReadable(f"The image cannot be read: {error}") from None
     Image.objects.filter(pk=image.pk).update(opened_at=timezone.now())
@@ -408,4 +408,4 @@ def image_open(*, image: Image, user) -> OpenedImage:
     )
     ids = [image.pk] + ([following.pk] if following else [])
     transaction.on_commit(lambda: embedding_prepare_enqueue(ids))
-    return OpenedImage(image=image, decoded=decoded)
+    return OpenedImage(image=image)
