@@ -79,6 +79,11 @@ def start_embedded_worker() -> list[WorkController]:
     resumed = automask_jobs_resume_interrupted()
     if resumed:
         logger.info("resumed automask jobs %s", resumed)
+    from inference.services.embeddings import embeddings_jobs_resume_interrupted
+
+    prepared = embeddings_jobs_resume_interrupted()
+    if prepared:
+        logger.info("resumed embedding preparations %s", prepared)
     return [worker for worker, _ in _workers]
 
 

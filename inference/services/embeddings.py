@@ -18,11 +18,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils import timezone
 
 from inference import engine, selectors
 from inference.refs import ModelRef
 from inference.services.predictions import Pixels
 from projects.jobs import (
+    JOB_TASKS,
     PACE,
     JobCancelled,
     JobFailed,
@@ -32,6 +34,7 @@ from projects.jobs import (
     pace_start,
     pace_step,
     run_job,
+    task_send,
 )
 from projects.models import Image, ImageStatus, Job, Project, Source
 
@@ -295,3 +298,19 @@ def embeddings_run(*, job_id: int) -> None:
         )
 
     run_job(job_id, work)
+
+
+def embeddings_jobs_resume_interrupted() -> list[int]:
+    """Queue again the preparations a stopped embedded worker left queued or running (its
+    queue lived in memory), and end those it was cancelling; a resumed one skips what it
+    stored before."""
+    jobs = Job.objects.filter(kind=KIND)
+    jobs.filter(status=Job.Status.CANCELLING).update(
+        status=Job.Status.CANCELLED, finished_at=timezone.now(), message="Cancelled."
+    )
+    ids = list(
+        jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values_list("pk", flat=True)
+    )
+    for job_id in ids:
+        task_send(JOB_TASKS[KIND], job_id)
+    return ids

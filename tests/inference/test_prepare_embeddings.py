@@ -93,6 +93,9 @@ def test_cancel_keeps_what_was_done_and_resume_skips_it(pool, team, api_client, 
         written = original(self, model_key, image_key, state)
         writes.append(image_key)
         if len(writes) == 2:
+            running = client.get(f"/api/jobs/{job_id}/").json()
+            assert running["status"] == "running" and running["done"] == 1
+            assert running["eta_seconds"] > 0  # from this run's pace
             assert client.post(f"/api/jobs/{job_id}/cancel/").status_code == 200
         return written
 
@@ -285,3 +288,25 @@ def test_a_preparation_waits_for_a_click_in_flight(pool, team):
     events.append("prepared")
     thread.join(5)
     assert events == ["click done", "prepared"]
+
+
+def test_a_restarted_embedded_worker_resumes_the_preparation(pool, team, api_client):
+    """The embedded worker's queue lives in memory: on start it queues the preparations a
+    stop left running (they skip what they stored) and ends those being cancelled."""
+    images, ref = pool
+    client = api_client(team.annotator)
+    job_id = _start(client, team.project).json()["id"]
+    model = engine.get_engine(ref)
+    predictions.embedding_prepare(image_ids=[images[0].pk])  # done before the stop
+    images[0].refresh_from_db()
+    assert model.features_ready(images[0].key)
+    Job.objects.filter(pk=job_id).update(status=Job.Status.RUNNING, done=1)
+    stopping = Job.objects.create(
+        project=team.project, kind=Job.Kind.PREPARE_EMBEDDINGS, status=Job.Status.CANCELLING
+    )
+    assert embeddings.embeddings_jobs_resume_interrupted() == [job_id]  # eager: runs now
+    job = Job.objects.get(pk=job_id)
+    assert job.status == Job.Status.DONE and job.result["skipped"] == 1
+    assert job.result["computed"] == 4
+    stopping.refresh_from_db()
+    assert stopping.status == Job.Status.CANCELLED
