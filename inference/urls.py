@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inference import api
+from inference import api, decoder_api
 
 app_name = "inference"
 
@@ -24,6 +24,16 @@ urlpatterns = [
         name="model-download-cancel",
     ),
     path("images/<id:image_id>/predict/", api.PredictApi.as_view(), name="predict"),
+    path(
+        "projects/<id:project_id>/decoder.onnx",
+        decoder_api.DecoderModelApi.as_view(),
+        name="decoder-model",
+    ),
+    path(
+        "images/<id:image_id>/features/",
+        decoder_api.ImageFeaturesApi.as_view(),
+        name="image-features",
+    ),
     path("images/<id:image_id>/automask/", api.AutomaskImageApi.as_view(), name="automask-image"),
     path("projects/<id:project_id>/automask/", api.AutomaskPoolApi.as_view(), name="automask"),
     path("automask/<id:job_id>/cancel/", api.AutomaskCancelApi.as_view(), name="automask-cancel"),

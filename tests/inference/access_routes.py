@@ -52,6 +52,9 @@ ROUTES = [
     ),
     Route("inference:model-download-cancel", "post", "own", kwargs=P, data=lambda s: {}),
     Route("inference:predict", "post", "edit", kwargs=IMAGE, data=_click),
+    # The scene's project runs the classic model: a member is told (409) there is no decoder.
+    Route("inference:decoder-model", "get", "view", kwargs=P, ok=(200, 409)),
+    Route("inference:image-features", "get", "edit", kwargs=IMAGE, ok=(200, 202, 409)),
     Route("inference:automask-image", "post", "edit", kwargs=IMAGE, data=lambda s: {}),
     Route("inference:automask", "post", "edit", kwargs=P, data=lambda s: {}),
     Route("inference:automask-cancel", "post", "edit", kwargs=JOB),
