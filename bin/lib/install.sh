@@ -75,3 +75,34 @@ ensure_azurite() {
     "azurite@$AZURITE_VERSION" >/dev/null
   echo "$AZURITE_VERSION" > "$AZURITE_DIR/.version"
 }
+
+ORT_WEB_VERSION="1.30.0"
+ORT_WEB_DIR="$ROOT/.tools/onnxruntime-web"
+ORT_WEB_STATIC="$ROOT/static/vendor/onnxruntime-web"
+# The CPU (WASM, SIMD, threads) build only: the default bundle pulls a 28 MB WebGPU wasm.
+ORT_WEB_FILES=(ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm)
+
+ensure_onnxruntime_web() {
+  # onnxruntime-web for the editor's in-browser decoder, from npm into a project-local
+  # folder; its CPU build is copied under static/vendor (gitignored: the wasm is 14 MB).
+  local file missing=0
+  for file in "${ORT_WEB_FILES[@]}"; do
+    [ -f "$ORT_WEB_STATIC/$file" ] || missing=1
+  done
+  if [ "$missing" = 0 ] && [ "$(cat "$ORT_WEB_STATIC/.version" 2>/dev/null)" = "$ORT_WEB_VERSION" ]; then
+    return
+  fi
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ "$(cat "$ORT_WEB_DIR/.version" 2>/dev/null)" != "$ORT_WEB_VERSION" ]; then
+    say "Installing onnxruntime-web $ORT_WEB_VERSION (npm)"
+    mkdir -p "$ORT_WEB_DIR"
+    npm install --prefix "$ORT_WEB_DIR" --no-audit --no-fund --loglevel=error \
+      "onnxruntime-web@$ORT_WEB_VERSION" >/dev/null
+    echo "$ORT_WEB_VERSION" > "$ORT_WEB_DIR/.version"
+  fi
+  mkdir -p "$ORT_WEB_STATIC"
+  for file in "${ORT_WEB_FILES[@]}"; do
+    cp "$ORT_WEB_DIR/node_modules/onnxruntime-web/dist/$file" "$ORT_WEB_STATIC/$file"
+  done
+  echo "$ORT_WEB_VERSION" > "$ORT_WEB_STATIC/.version"
+}
