@@ -6,12 +6,13 @@
 import { ProjectSocket, api } from "./socket.js";
 import { automask, onAutomaskEvent } from "./editor/automask.js";
 import "./editor/image-menu.js";
+import { decoder, decoderClick, decoderOpened, initDecoder } from "./editor/decoder.js";
 import { noteJob } from "./editor/jobs.js";
 import { useToggles } from "./editor/keyboard.js";
 import { onOpened, openImage } from "./editor/navigation.js";
 import { objects } from "./editor/objects.js";
 import { $, config, focusCanvas, on, toast } from "./editor/page.js";
-import { clearPrompt, isCurrent, keepCandidate, onPrediction, onPredictionError, predict, prompt, usePromptSender } from "./editor/prompts.js";
+import { clearPrompt, isCurrent, keepCandidate, onPrediction, onPredictionError, predict, prompt, useLocalDecoder, usePromptSender } from "./editor/prompts.js";
 import { conflictBanner, session } from "./editor/session.js";
 import { onToolChange, setBrush, setTool, tools } from "./editor/tools.js";
 import { fit, render, view } from "./editor/view.js";
@@ -33,7 +34,11 @@ const socket = new ProjectSocket(config.project, {
   },
 });
 usePromptSender((type, data) => socket.send(type, data));
-onOpened((imageId) => socket.sendSticky("open_image", { image_id: imageId }));
+useLocalDecoder(decoderClick);
+onOpened((imageId) => {
+  socket.sendSticky("open_image", { image_id: imageId });
+  decoderOpened(imageId);
+});
 
 function handleMessage({ type, data }) {
   switch (type) {
@@ -118,6 +123,7 @@ $("#panels-button").setAttribute("aria-pressed", String(settings.panels !== "hid
 setBrush(config.ui.brush_size ?? 12);
 setTool(config.ui.tool || (config.readOnly ? "select" : "point"));
 fit();
+initDecoder();
 if (config.image) openImage(config.image, { pushHistory: false });
 focusCanvas();
 
@@ -135,4 +141,4 @@ const state = {
   get candidates() { return prompt.candidates; },
   get automask() { return automask.results; },
 };
-window.annotatorEditor = { state, openImage, predict, keepCandidate, setTool };
+window.annotatorEditor = { state, openImage, predict, keepCandidate, setTool, decoder };

@@ -19,10 +19,16 @@ export const prompt = {
 };
 
 let send = () => {};
+let sentHere = () => {};
 
 // The socket's send(type, data); set once the socket exists.
 export function usePromptSender(sender) {
   send = sender;
+}
+
+// Called with each request sent, so the browser's decoder can show its mask until the server's.
+export function useLocalDecoder(listener) {
+  sentHere = listener;
 }
 
 export function addPoint(x, y, positive) {
@@ -66,6 +72,7 @@ export function predict() {
   prompt.pending = prompt.requestSeq;
   spinner(true);
   send("predict", data);
+  sentHere(data);
 }
 
 // A reply from the server; false when a newer request has superseded it.

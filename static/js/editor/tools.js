@@ -7,6 +7,7 @@ import { encode } from "../lib/rle.js";
 import { automask, hoverResult, pickAt, resultAt } from "./automask.js";
 import { drawLayer, maskLayer } from "./masks.js";
 import { $, canvas, config, focusCanvas, toast } from "./page.js";
+import { decoderHover } from "./decoder.js";
 import { addBox, addPoint, clearPrompt } from "./prompts.js";
 import { hover, objectAt, objects, select, selectedObject, upsertObject } from "./objects.js";
 import { session, write } from "./session.js";
@@ -209,12 +210,14 @@ canvas.addEventListener("mousemove", (event) => {
     const objectsHover = selecting(event) || tools.tool === "brush" || tools.tool === "eraser";
     hover(objectsHover ? objectAt(p)?.id ?? null : null);
     hoverResult(tools.tool === "automask" ? resultAt(p)?.id ?? null : null);
-  }
+    decoderHover(tools.tool === "point" && !selecting(event) && !config.readOnly ? p : null);
+  } else decoderHover(null);
   render();
 });
 
 canvas.addEventListener("mouseleave", () => {
   view.hover = null;
+  decoderHover(null);
   hover(null);
   hoverResult(null);
   render();
