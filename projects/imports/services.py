@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, F
 from django.utils import timezone
 
 from projects.encoding import rle_area, rle_bbox
@@ -43,6 +44,7 @@ from projects.models import (
     EditHistory,
     EditStep,
     Image,
+    ImageStatus,
     Job,
     Label,
     MaskObject,
@@ -320,89 +322,148 @@ def _labels(project: Project, planned: list[Planned], create: bool, report: Repo
     return found
 
 
-def _touched(image: Image, user) -> None:
-    """Bump the version, stamp the edit, refresh flags and status, tell the project."""
-    image.version += 1
-    image.edited_at = timezone.now()
-    image.refresh_status()
-    image.save(
-        update_fields=[
-            "version",
-            "edited_at",
-            "has_automask",
-            "has_manual_prediction",
-            "has_manual_edit",
-            "status",
-        ]
+BATCH = 500  # rows per INSERT, and images per locking query
+
+
+def _touched(images: list[Image], user, *, objects: bool) -> None:
+    """Bump the versions, stamp the edit, set the flags and status, tell the project: what
+    each editor write does, for every image at once."""
+    now = timezone.now()
+    flag = {"has_manual_edit": True} if objects else {"has_automask": True}
+    for start in range(0, len(images), BATCH):
+        chunk = Image.objects.filter(pk__in=[image.pk for image in images[start : start + BATCH]])
+        chunk.update(version=F("version") + 1, edited_at=now, **flag)
+        chunk.filter(completed=False).update(status=ImageStatus.IN_PROGRESS)
+    for image in images:
+        image.version += 1
+        image.edited_at = now
+        for name, value in flag.items():
+            setattr(image, name, value)
+        image.status = Image.derive_status(completed=image.completed, has_any_record=True)
+    EditHistory.objects.filter(user=user, image__in=images).delete()
+    EditHistory.objects.bulk_create(
+        (
+            EditHistory(user=user, project_id=image.project_id, image=image, edited_at=now)
+            for image in images
+        ),
+        batch_size=BATCH,
     )
-    EditHistory.touch(user=user, image=image)
-    data = {
-        "image_id": image.pk,
-        "version": image.version,
-        "status": image.status,
-        "by": user.username,
-    }
-    transaction.on_commit(lambda: publish(project_group(image.project_id), "image.changed", data))
+    for image in images:
+        data = {
+            "image_id": image.pk,
+            "version": image.version,
+            "status": image.status,
+            "by": user.username,
+        }
+        group = project_group(image.project_id)
+        transaction.on_commit(lambda group=group, data=data: publish(group, "image.changed", data))
 
 
-def _write_objects(image: Image, plan: Planned, labels: dict, user) -> int:
-    objects = MaskObject.objects.bulk_create(
-        MaskObject(
-            image=image,
-            label=labels.get(label) if label else None,
-            name=name,
-            mask=rle,
-            origin=MaskObject.Origin.MANUAL,
-            created_by=user,
-            updated_by=user,
-        )
-        for rle, label, _, name in plan.masks
+def _write_objects(images: list[Image], plans: list[Planned], labels: dict, user) -> list[int]:
+    """Every plan's objects, and per image one batch of undo steps: undo in the editor
+    removes that image's imported objects together."""
+    made = MaskObject.objects.bulk_create(
+        (
+            MaskObject(
+                image=image,
+                label=labels.get(label) if label else None,
+                name=name,
+                mask=rle,
+                origin=MaskObject.Origin.MANUAL,
+                created_by=user,
+                updated_by=user,
+            )
+            for image, plan in zip(images, plans, strict=True)
+            for rle, label, _, name in plan.masks
+        ),
+        batch_size=BATCH,
     )
-    # One batch: undo in the editor removes this image's imported objects together.
-    EditStep.objects.filter(image=image, user=user, undone=True).delete()
-    batch = uuid.uuid4()
-    EditStep.objects.bulk_create(
-        EditStep(
-            image=image,
-            user=user,
-            kind=EditStep.Kind.CREATE,
-            object_id=obj.pk,
-            before=None,
-            after=snapshot(obj),
-            batch=batch,
-        )
-        for obj in objects
+    EditStep.objects.filter(image__in=images, user=user, undone=True).delete()
+    steps, start = [], 0
+    for image, plan in zip(images, plans, strict=True):
+        batch = uuid.uuid4()
+        for obj in made[start : start + len(plan.masks)]:
+            steps.append(
+                EditStep(
+                    image=image,
+                    user=user,
+                    kind=EditStep.Kind.CREATE,
+                    object_id=obj.pk,
+                    before=None,
+                    after=snapshot(obj),
+                    batch=batch,
+                )
+            )
+        start += len(plan.masks)
+    EditStep.objects.bulk_create(steps, batch_size=BATCH)
+    _trim_steps(images, user)
+    return [len(plan.masks) for plan in plans]
+
+
+def _trim_steps(images: list[Image], user) -> None:
+    """Keep each image's latest UNDO_DEPTH steps of the user, as every edit does."""
+    deep = (
+        EditStep.objects.filter(image__in=images, user=user)
+        .values("image")
+        .annotate(count=Count("id"))
+        .filter(count__gt=UNDO_DEPTH)
     )
-    older = EditStep.objects.filter(image=image, user=user).exclude(batch=batch).order_by("-id")
-    keep = max(UNDO_DEPTH - len(objects), 0)
-    EditStep.objects.filter(pk__in=list(older.values_list("pk", flat=True)[keep:])).delete()
-    return len(objects)
+    for row in deep:
+        mine = EditStep.objects.filter(image_id=row["image"], user=user).order_by("-id")
+        stale = list(mine.values_list("pk", flat=True)[UNDO_DEPTH:])
+        EditStep.objects.filter(pk__in=stale).delete()
 
 
-def _write_run(image: Image, plan: Planned, job: Job, user) -> int:
-    height, width = int(image.height or 0), int(image.width or 0)
+def _write_runs(images: list[Image], plans: list[Planned], job: Job, user) -> list[int]:
+    """One automask run per image, its masks scored by the file (1.0 where it has none)."""
     params = job.params
-    run = AutomaskRun.objects.create(
-        image=image,
-        job=job,
-        created_by=user,
-        model={"name": "import", "format": params["format"], "file": params["file_name"]},
-        params={"import": True, "format": params["format"], "file": params["file_name"]},
+    about = {"format": params["format"], "file": params["file_name"]}
+    runs = AutomaskRun.objects.bulk_create(
+        (
+            AutomaskRun(
+                image=image,
+                job=job,
+                created_by=user,
+                model={"name": "import", **about},
+                params={"import": True, **about},
+            )
+            for image in images
+        ),
+        batch_size=BATCH,
     )
     AutomaskMask.objects.bulk_create(
-        AutomaskMask(
-            run=run,
-            segmentation=rle,
-            area=rle_area(rle),
-            bbox=rle_bbox(rle),
-            predicted_iou=1.0 if score is None else score,
-            stability_score=1.0 if score is None else score,
-            point_coords=[],
-            crop_box=[0, 0, width, height],
-        )
-        for rle, _, score, _ in plan.masks
+        (
+            AutomaskMask(
+                run=run,
+                segmentation=rle,
+                area=rle_area(rle),
+                bbox=rle_bbox(rle),
+                predicted_iou=1.0 if score is None else score,
+                stability_score=1.0 if score is None else score,
+                point_coords=[],
+                crop_box=[0, 0, int(image.width or 0), int(image.height or 0)],
+            )
+            for run, image, plan in zip(runs, images, plans, strict=True)
+            for rle, _, score, _ in plan.masks
+        ),
+        batch_size=BATCH,
     )
-    return len(plan.masks)
+    return [len(plan.masks) for plan in plans]
+
+
+def _locked(planned: list[Planned]) -> list[Image]:
+    """The planned images, locked and read again, in the plans' order."""
+    ids = [plan.image.pk for plan in planned]
+    rows: dict[int, Image] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        rows.update(
+            (image.pk, image)
+            for image in Image.objects.select_for_update()
+            .filter(pk__in=chunk)
+            .select_related("source")
+        )
+    return [rows[pk] for pk in ids]
 
 
 @transaction.atomic
@@ -410,25 +471,22 @@ def _write(job: Job, user, planned: list[Planned], report: Report) -> int:
     project = job.owning_project
     objects = job.params["mode"] == "objects"
     labels = _labels(project, planned, job.params["create_labels"], report) if objects else {}
-    created = 0
-    for plan in planned:
-        image = Image.objects.select_for_update().get(pk=plan.image.pk)
-        count = (
-            _write_objects(image, plan, labels, user)
-            if objects
-            else _write_run(image, plan, job, user)
-        )
-        _touched(image, user)
-        report.per_image.append(
-            {
-                "image_id": image.pk,
-                "name": image.display_name,
-                "created": count,
-                "version": image.version,
-            }
-        )
-        created += count
-    return created
+    images = _locked(planned)
+    if objects:
+        counts = _write_objects(images, planned, labels, user)
+    else:
+        counts = _write_runs(images, planned, job, user)
+    _touched(images, user, objects=objects)
+    report.per_image = [
+        {
+            "image_id": image.pk,
+            "name": image.display_name,
+            "created": count,
+            "version": image.version,
+        }
+        for image, count in zip(images, counts, strict=True)
+    ]
+    return sum(counts)
 
 
 # Running ------------------------------------------------------------------------------------
