@@ -348,15 +348,17 @@ def _touched(images: list[Image], user, *, objects: bool) -> None:
         ),
         batch_size=BATCH,
     )
-    for image in images:
-        data = {
-            "image_id": image.pk,
-            "version": image.version,
-            "status": image.status,
-            "by": user.username,
-        }
-        group = project_group(image.project_id)
-        transaction.on_commit(lambda group=group, data=data: publish(group, "image.changed", data))
+    changes = [
+        {"image_id": i.pk, "version": i.version, "status": i.status, "by": user.username}
+        for i in images
+    ]
+    group = project_group(images[0].project_id) if images else ""
+    transaction.on_commit(lambda: _announce(group, changes))
+
+
+def _announce(group: str, changes: list[dict]) -> None:
+    for data in changes:
+        publish(group, "image.changed", data)
 
 
 def _write_objects(images: list[Image], plans: list[Planned], labels: dict, user) -> list[int]:

@@ -366,3 +366,29 @@ def test_the_import_runs_as_a_job_on_commit(
     assert answer["status"] == "done", answer["message"]
     assert answer["result"]["per_image"][0]["image_id"] == images[0].pk
     assert MaskObject.objects.filter(image=images[0]).count() == 1
+
+
+def test_editors_hear_of_each_imported_image(team, pool, owner, django_capture_on_commit_callbacks):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    _, images = pool
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"project.{team.project.pk}", channel)
+    annotations = [
+        {"id": n, "image_id": image.pk, "category_id": 1, "segmentation": SQUARE}
+        for n, image in enumerate(images[:2], start=1)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        job = run_import(owner, team.project, coco_document(images, annotations), format="coco")
+    assert job.status == "done", job.message
+    events = []
+    while len(events) < 2:
+        event = async_to_sync(layer.receive)(channel)["event"]
+        if event["type"] == "image.changed":
+            events.append(event["data"])
+    assert events == [
+        {"image_id": image.pk, "version": 1, "status": "in_progress", "by": "olive"}
+        for image in images[:2]
+    ]
