@@ -32,6 +32,7 @@ MAX_ENTRIES = 100_000
 MAX_MEMBERS = 200_000
 MAX_MEMBER_BYTES = 64 * 2**20  # one member of a zip (a PNG, a label file, a manifest)
 UNPACKED_FACTOR = 4  # a zip may unpack to this many times the upload limit
+MAX_YAML_BYTES = 2**20
 MAX_REPORTED = 1_000  # entries of each list of the report
 UNLABELED = "unlabeled"
 BACKGROUND = {"background", "_background_", "__background__"}
@@ -478,18 +479,22 @@ def _yolo_names(archive: SafeZip) -> list[str]:
         ),
     )
     if yamls:
+        data = archive.read(yamls[0])
+        if len(data) > MAX_YAML_BYTES:
+            raise ImportRefused(f"{yamls[0]} is larger than a dataset description can be.")
         try:
-            document = yaml.safe_load(archive.read(yamls[0]))
-        except yaml.YAMLError as error:
+            document = yaml.safe_load(data)
+        except (yaml.YAMLError, RecursionError) as error:
             raise ImportRefused(f"{yamls[0]} is not valid YAML ({str(error)[:200]}).") from None
         names = document.get("names") if isinstance(document, dict) else None
         if isinstance(names, dict) and all(isinstance(k, int) for k in names):
             size = max(names, default=-1) + 1
             if size > 10_000 or min(names, default=0) < 0:
                 raise ImportRefused(f"The class indexes of {yamls[0]} are out of range.")
-            return [str(names.get(i, "")) for i in range(size)]
-        if isinstance(names, list):
-            return [str(name) for name in names[:10_000]]
+            names = [names.get(i, "") for i in range(size)]
+        # Only plain names: a structure of YAML aliases would be huge once written out.
+        if isinstance(names, list) and all(isinstance(n, str | int | float) for n in names):
+            return [str(name)[:100] for name in names[:10_000]]
         raise ImportRefused(f"{yamls[0]} has no class names (names: a list or index: name).")
     texts = [n for n in archive.names("classes.txt") if not _skipped_member(n)]
     if texts:

@@ -168,3 +168,12 @@ def test_a_cancelled_import_writes_nothing_and_drops_its_file(team, pool, owner,
     job.refresh_from_db()
     assert job.status == "cancelled" and not MaskObject.objects.exists()
     assert not list((Path(settings.MEDIA_ROOT) / "imports").rglob("*.upload"))
+
+
+def test_a_yaml_of_aliases_is_refused(team, pool, owner):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 30)]
+    lines.append("names: [*a29]")
+    data = zip_bytes({"data.yaml": "\n".join(lines), "img0.txt": "0 0.1 0.1 0.5 0.1 0.5 0.5\n"})
+    job = run_import(owner, team.project, data, format="yolo_seg")
+    assert job.status == "failed" and "has no class names" in job.message
