@@ -98,11 +98,11 @@ async function decode({ key, coords, labels, count, multimask, keep = 3 }) {
 
 // Dummy decodes on the loaded features, so the engine is warm before the first real one
 // (the first runs of a fresh session are several times slower).
-async function warmup({ runs = 4 }) {
+async function warmup({ runs = 10, budgetMs = 1500 }) {
   if (!session || !image) throw new Error("nothing to warm up on yet");
   const started = performance.now();
   const size = image.header.image_size;
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < runs && (i < 2 || performance.now() - started < budgetMs); i++) {
     const n = 1 + (i % 2);
     await session.run(inputs(new Float32Array(2 * n).fill(size / 2), new Float32Array(n).fill(1), n));
   }

@@ -71,3 +71,35 @@ test("the features' wire format: header, gzip, shuffled float16 bytes", () => {
   assert.deepEqual(Array.from(split.compressed), Array.from(body));
   assert.deepEqual(Array.from(unshuffle(shuffled, split.header.tensors[0])), values);
 });
+
+test("upscaling only the region next to positive cells gives what upscaling all of it gives", () => {
+  // A 16x16 map with a small positive blob, upscaled to 50x37, against a plain full upscale.
+  const size = 16;
+  const logits = new Float32Array(size * size).fill(-3);
+  for (const [x, y, v] of [[5, 6, 2], [6, 6, 4], [6, 7, 1], [7, 7, 0.5]]) logits[y * size + x] = v;
+  const width = 50;
+  const height = 37;
+  const mask = upscaleMask(logits, 0, size, width, height, 0);
+  const at = (x, y) => {
+    const sx = Math.min(Math.max(((x + 0.5) * size) / width - 0.5, 0), size - 1);
+    const sy = Math.min(Math.max(((y + 0.5) * size) / height - 0.5, 0), size - 1);
+    const x0 = Math.floor(sx);
+    const y0 = Math.floor(sy);
+    const x1 = Math.min(x0 + 1, size - 1);
+    const y1 = Math.min(y0 + 1, size - 1);
+    const fx = sx - x0;
+    const fy = sy - y0;
+    const v = (xx, yy) => logits[yy * size + xx];
+    return (v(x0, y0) * (1 - fx) + v(x1, y0) * fx) * (1 - fy) + (v(x0, y1) * (1 - fx) + v(x1, y1) * fx) * fy;
+  };
+  let count = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const inside = x >= mask.x && y >= mask.y && x < mask.x + mask.width && y < mask.y + mask.height;
+      const got = inside ? mask.data[(y - mask.y) * mask.width + (x - mask.x)] : 0;
+      assert.equal(got, at(x, y) > 0 ? 1 : 0, `pixel ${x},${y}`);
+      count += got;
+    }
+  }
+  assert.ok(count > 10);
+});

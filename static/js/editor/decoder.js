@@ -139,7 +139,7 @@ async function loadFeatures(imageId, mine = generation, attempt = 0) {
     decoder.header = loaded.header;
     const first = !decoder.startup.featuresMs;
     Object.assign(decoder.startup, { featuresMs: loaded.ms, featuresBytes: loaded.bytes });
-    if (first) decoder.startup.warmupMs = (await call("warmup", { runs: 4 })).ms;
+    if (first) decoder.startup.warmupMs = (await call("warmup", { runs: 10, budgetMs: 1500 })).ms;
     if (mine !== generation || session.image?.id !== imageId) return;
     decoder.featuresFor = imageId;
     loadingFor = null;

@@ -54,45 +54,101 @@ function axis(outSize, inSize) {
   return { i0, i1, w };
 }
 
-// One mask of `logits` (size x size floats, row-major, starting at `offset`) upscaled to
-// width x height and thresholded: a bounded mask {x, y, width, height, data} as masks.js takes.
-export function upscaleMask(logits, offset, size, width, height, threshold = 0) {
-  const xs = axis(width, size);
-  const ys = axis(height, size);
-  const full = new Uint8Array(width * height);
-  let x0 = width;
+// The cells of one size x size map above `threshold`: [x0, y0, x1, y1], or null.
+function positiveCells(logits, offset, size, threshold) {
+  let x0 = size;
+  let y0 = size;
   let x1 = -1;
-  let y0 = height;
   let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    const top = offset + ys.i0[y] * size;
-    const bottom = offset + ys.i1[y] * size;
-    const fy = ys.w[y];
-    let any = false;
-    for (let x = 0; x < width; x++) {
-      const a = xs.i0[x];
-      const b = xs.i1[x];
-      const fx = xs.w[x];
-      const upper = logits[top + a] * (1 - fx) + logits[top + b] * fx;
-      const lower = logits[bottom + a] * (1 - fx) + logits[bottom + b] * fx;
-      if (upper * (1 - fy) + lower * fy > threshold) {
-        full[y * width + x] = 1;
-        any = true;
+  for (let y = 0; y < size; y++) {
+    const row = offset + y * size;
+    for (let x = 0; x < size; x++) {
+      if (logits[row + x] > threshold) {
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        y1 = y;
+      }
+    }
+  }
+  return x1 < 0 ? null : [x0, y0, x1, y1];
+}
+
+// The output pixels along one axis whose two source cells touch cells lo..hi: [first, last].
+function touching(ax, lo, hi) {
+  let first = -1;
+  let last = -2;
+  for (let o = 0; o < ax.i0.length; o++) {
+    if (ax.i1[o] >= lo && ax.i0[o] <= hi) {
+      if (first < 0) first = o;
+      last = o;
+    }
+  }
+  return [first, last];
+}
+
+const EMPTY = () => ({ x: 0, y: 0, width: 0, height: 0, data: new Uint8Array(0) });
+
+// One mask of `logits` (size x size floats, row-major, starting at `offset`) upscaled to
+// width x height and thresholded: a bounded mask {x, y, width, height, data} as masks.js takes.
+// A pixel is a convex mix of its four source cells, so only pixels next to a cell above the
+// threshold are computed.
+export function upscaleMask(logits, offset, size, width, height, threshold = 0) {
+  const cells = positiveCells(logits, offset, size, threshold);
+  if (!cells) return EMPTY();
+  const xs = axis(width, size);
+  const ys = axis(height, size);
+  const [xa, xb] = touching(xs, cells[0], cells[2]);
+  const [ya, yb] = touching(ys, cells[1], cells[3]);
+  const spanW = xb - xa + 1;
+  const spanH = yb - ya + 1;
+  if (spanW <= 0 || spanH <= 0) return EMPTY();
+  const full = new Uint8Array(spanW * spanH);
+  // Each source row is interpolated across the span once, then rows are mixed per pixel.
+  const rows = new Map();
+  const across = (cell) => {
+    let row = rows.get(cell);
+    if (!row) {
+      row = new Float32Array(spanW);
+      const base = offset + cell * size;
+      for (let i = 0; i < spanW; i++) {
+        const x = xa + i;
+        const fx = xs.w[x];
+        row[i] = logits[base + xs.i0[x]] * (1 - fx) + logits[base + xs.i1[x]] * fx;
+      }
+      rows.set(cell, row);
+    }
+    return row;
+  };
+  let x0 = spanW;
+  let x1 = -1;
+  let y0 = spanH;
+  let y1 = -1;
+  for (let j = 0; j < spanH; j++) {
+    const y = ya + j;
+    const top = across(ys.i0[y]);
+    const bottom = across(ys.i1[y]);
+    const fy = ys.w[y];
+    let any = false;
+    for (let i = 0; i < spanW; i++) {
+      if (top[i] * (1 - fy) + bottom[i] * fy > threshold) {
+        full[j * spanW + i] = 1;
+        any = true;
+        if (i < x0) x0 = i;
+        if (i > x1) x1 = i;
       }
     }
     if (any) {
-      if (y < y0) y0 = y;
-      y1 = y;
+      if (j < y0) y0 = j;
+      y1 = j;
     }
   }
-  if (x1 < 0) return { x: 0, y: 0, width: 0, height: 0, data: new Uint8Array(0) };
-  const box = { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+  if (x1 < 0) return EMPTY();
+  const box = { x: xa + x0, y: ya + y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
   const data = new Uint8Array(box.width * box.height);
-  for (let y = 0; y < box.height; y++) {
-    const start = (y0 + y) * width + x0;
-    data.set(full.subarray(start, start + box.width), y * box.width);
+  for (let j = 0; j < box.height; j++) {
+    const start = (y0 + j) * spanW + x0;
+    data.set(full.subarray(start, start + box.width), j * box.width);
   }
   return { ...box, data };
 }
