@@ -11,7 +11,7 @@ version bumped. A failure in either phase leaves no annotation behind.
 """
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -300,7 +300,7 @@ def _plan_image(image: Image, entries: list[Entry], report: Report) -> Planned:
 def _labels(project: Project, planned: list[Planned], create: bool, report: Report) -> dict:
     """Label names of the file to the project's labels: by name, then by name in any case;
     the others are made (with `create`) or counted as unmatched (the objects stay unlabeled)."""
-    wanted = {label for plan in planned for _, label, _, _ in plan.masks if label}
+    wanted = Counter(label for plan in planned for _, label, _, _ in plan.masks if label)
     existing = {label.name: label for label in Label.objects.filter(project=project)}
     folded: dict[str, list[Label]] = defaultdict(list)
     for label in existing.values():
@@ -316,9 +316,7 @@ def _labels(project: Project, planned: list[Planned], create: bool, report: Repo
             folded[name.casefold()].append(found[name])
             report.labels_created.append(name)
         else:
-            report.unmatched_labels[name] = sum(
-                1 for plan in planned for _, label, _, _ in plan.masks if label == name
-            )
+            report.unmatched_labels[name] = wanted[name]
     return found
 
 
