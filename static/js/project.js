@@ -5,6 +5,7 @@
 
 import { ProjectSocket } from "./socket.js";
 import { exportJobEvent, initExport } from "./project/export.js";
+import { importJobEvent, initImports } from "./project/imports.js";
 import { initAutomask, showAutomaskJob } from "./project/jobs.js";
 import { initLabels } from "./project/labels.js";
 import { initMembers } from "./project/members.js";
@@ -23,6 +24,7 @@ const CONNECTION = {
 const JOB_HANDLERS = {
   automask_pool: showAutomaskJob,
   export: exportJobEvent,
+  import: importJobEvent,
   source_scan: (job) => {
     if (job.status === "done") {
       refresh("sources");
@@ -48,6 +50,7 @@ initPool();
 initSources();
 initAutomask();
 initExport();
+initImports();
 initLabels();
 initMembers();
 new ProjectSocket(P, { onMessage, onState });
