@@ -19,7 +19,7 @@ _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 class ErrorDetailOutput(serializers.Serializer):
     code = serializers.CharField(help_text="invalid, not_found, permission_denied, ...")
     message = serializers.CharField(help_text="What went wrong, in a sentence for a person.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # the body's key is `fields`
         allow_null=True, help_text="For invalid input: what is wrong, field by field."
     )
 
@@ -62,7 +62,7 @@ class ApiSchema(AutoSchema):
         return operation
 
     def error_answers(self, operation: dict) -> list[tuple[str, type[serializers.Serializer], str]]:
-        answers = []
+        answers: list[tuple[str, type[serializers.Serializer], str]] = []
         if self.method in _WRITES or self.get_override_parameters():
             answers.append(("400", ErrorOutput, "The input is invalid; `fields` says where."))
         if "requestBody" in operation:
