@@ -154,9 +154,10 @@ class EmbeddingsApi(APIView):
         "source, images) on the project's model, unprocessed images first, then in "
         "navigation order, so each first click is as fast as the next. Images already "
         "prepared are skipped. A preparation under way for the same model and filter is "
-        "answered instead of a second one. Cancel it at /api/jobs/<id>/cancel/, resume it "
-        "at /api/embeddings/<id>/resume/; the project state's `embeddings_auto` starts it "
-        "on its own when a model is loaded or images are added.",
+        "answered instead of a second one; one for another model is cancelled. Cancel it "
+        "at /api/jobs/<id>/cancel/, resume it at /api/embeddings/<id>/resume/; the project "
+        "state's `embeddings_auto` starts it on its own when a model is loaded or images "
+        "are added.",
     )
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="edit")

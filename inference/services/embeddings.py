@@ -114,18 +114,18 @@ def embeddings_start(
     *, project: Project, user, image_filter: dict[str, Any] | None = None, auto: bool = False
 ) -> Job:
     """Start preparing the embeddings of the pool (or a filter of it) on the project's
-    model. A preparation already under way for that model is returned, not doubled."""
+    model. A preparation under way for that model and filter (any filter, for the automatic
+    one) is returned, not doubled; one for another model is cancelled: its features would
+    serve no click."""
     ref = _sam2_ref(project)
     checked = filter_check(project, image_filter or {})
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()
-        active = selectors.active_job(project, KIND)
-        if active is not None:
-            if (active.params.get("model_key") == ref.cache_key) and (
-                auto or active.params.get("filter") == checked
-            ):
+        for active in project.jobs.filter(kind=KIND, status__in=Job.ACTIVE):
+            if active.params.get("model_key") != ref.cache_key:
+                job_cancel(job=active)
+            elif auto or active.params.get("filter") == checked:
                 return active
-            job_cancel(job=active)
         job = Job.objects.create(
             project=project,
             kind=KIND,

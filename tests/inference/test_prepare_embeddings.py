@@ -310,3 +310,18 @@ def test_a_restarted_embedded_worker_resumes_the_preparation(pool, team, api_cli
     assert job.result["computed"] == 4
     stopping.refresh_from_db()
     assert stopping.status == Job.Status.CANCELLED
+
+
+def test_a_start_for_a_new_model_cancels_the_old_models_preparation(
+    pool, team, api_client, micro_checkpoint
+):
+    client = api_client(team.annotator)
+    old = _start(client, team.project).json()["id"]
+    filtered = _start(client, team.project, {"filter": {"status": ["completed"]}}).json()["id"]
+    assert filtered != old  # another filter of the same model: a job of its own
+    new_ref = micro_ref(micro_checkpoint, mask_threshold=0.5)
+    use_model(team.project, new_ref)
+    new = _start(client, team.project).json()["id"]
+    assert Job.objects.get(pk=old).status == Job.Status.CANCELLED
+    assert Job.objects.get(pk=filtered).status == Job.Status.CANCELLED
+    assert Job.objects.get(pk=new).params["model_key"] == new_ref.cache_key
