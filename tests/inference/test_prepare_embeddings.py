@@ -325,3 +325,23 @@ def test_a_start_for_a_new_model_cancels_the_old_models_preparation(
     assert Job.objects.get(pk=old).status == Job.Status.CANCELLED
     assert Job.objects.get(pk=filtered).status == Job.Status.CANCELLED
     assert Job.objects.get(pk=new).params["model_key"] == new_ref.cache_key
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_click_workers_prefetch_leaves_its_task_slot_at_once(pool, team, settings):
+    """On a click worker (one task at a time) the prefetch task hands the encoding to a
+    thread of its own: it returns before the features exist, and they reach the store."""
+    import time
+
+    from inference import tasks
+
+    images, ref = pool
+    model = engine.get_engine(ref)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # a separate worker process, as in production
+    tasks.embedding_prepare_task([images[3].pk])
+    images[3].refresh_from_db()
+    assert not (images[3].key and model.features_ready(images[3].key))  # still to come
+    deadline = time.monotonic() + 60
+    while not _stored(ref, [images[3]])[0] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _stored(ref, images) == [False, False, False, True, False]
