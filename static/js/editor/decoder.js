@@ -74,6 +74,7 @@ function showStatus() {
 function fallBack(reason) {
   decoder.state = "server";
   decoder.reason = reason;
+  decoder.featuresFor = null; // nothing is decoded here until an image's features load again
   clearPreviews();
   showStatus();
 }
