@@ -55,6 +55,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "labels": selectors.project_labels(project),
         "folder_roots": [str(root) for root in settings.ANNOTATOR_FOLDER_ROOTS],
         "automask_params": automask_params,
+        "embeddings_auto": (project.ui_settings or {}).get("embeddings_auto") is True,
         "filters": view.get("pool_filters", {}),
         "status_choices": [
             ("unprocessed", "Unprocessed (white)"),

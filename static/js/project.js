@@ -5,6 +5,7 @@
 
 import { ProjectSocket } from "./socket.js";
 import { exportJobEvent, initExport } from "./project/export.js";
+import { embeddingsJobEvent, initEmbeddings } from "./project/embeddings.js";
 import { importJobEvent, initImports } from "./project/imports.js";
 import { initAutomask, showAutomaskJob } from "./project/jobs.js";
 import { initLabels } from "./project/labels.js";
@@ -25,6 +26,7 @@ const JOB_HANDLERS = {
   automask_pool: showAutomaskJob,
   export: exportJobEvent,
   import: importJobEvent,
+  prepare_embeddings: embeddingsJobEvent,
   source_scan: (job) => {
     if (job.status === "done") {
       refresh("sources");
@@ -51,6 +53,7 @@ initSources();
 initAutomask();
 initExport();
 initImports();
+initEmbeddings();
 initLabels();
 initMembers();
 new ProjectSocket(P, { onMessage, onState });
