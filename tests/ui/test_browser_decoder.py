@@ -114,8 +114,9 @@ def test_the_classic_model_decodes_on_the_server_and_says_so(page, live_app, con
     page.wait_for_function(
         "document.querySelector('#decoder-status').textContent.startsWith('Decoding on the server')"
     )
-    status = page.locator("#decoder-status").text_content()
-    assert "classic" in status, status
+    status = page.locator("#decoder-status")
+    assert status.text_content() == "Decoding on the server: classic model"
+    assert "no SAM2 decoder" in status.get_attribute("title")
     page.mouse.move(*screen_point(page, LEFT[0], LEFT[1]))
     page.mouse.down()
     page.mouse.up()

@@ -22,7 +22,8 @@ export const decoder = {
   enabled: config.ui?.browser_decoder ?? true,
   hoverEnabled: config.ui?.hover_preview ?? true,
   state: "off", // off, starting, ready (decoding here), server (falling back)
-  reason: "",
+  reason: "", // a few words on the status line
+  detail: "", // the whole reason, in its tooltip
   threads: 0,
   featuresFor: null, // the image id whose features the worker holds
   header: null,
@@ -68,12 +69,17 @@ function showStatus() {
   }[decoder.state];
   element.textContent = decoder.state === "off" && decoder.reason ? `Decoding on the server: ${decoder.reason}` : text;
   element.dataset.state = decoder.state;
-  element.title = decoder.state === "ready" ? "Previews are decoded in this browser; every click is still saved by the server." : "";
+  element.title =
+    decoder.state === "ready"
+      ? "Previews are decoded in this browser; every click is still saved by the server."
+      : `Clicks are decoded on the server${decoder.detail ? `: ${decoder.detail}` : ""}.`;
 }
 
-function fallBack(reason) {
+// reason: a few words for the status line; detail: the whole story, in its tooltip.
+function fallBack(reason, detail = "") {
   decoder.state = "server";
   decoder.reason = reason;
+  decoder.detail = detail || reason;
   decoder.featuresFor = null; // nothing is decoded here until an image's features load again
   clearPreviews();
   showStatus();
@@ -90,6 +96,7 @@ function stop(reason) {
   decoder.featuresFor = null;
   decoder.state = "off";
   decoder.reason = reason;
+  decoder.detail = reason;
   clearPreviews();
   showStatus();
 }
@@ -97,8 +104,8 @@ function stop(reason) {
 export async function startDecoder() {
   stop("");
   if (config.readOnly) return;
-  if (!decoder.enabled) return stop("the browser decoder is off");
-  if (typeof WebAssembly === "undefined" || typeof Worker === "undefined") return fallBack("this browser has no WebAssembly workers");
+  if (!decoder.enabled) return stop("browser decoder off");
+  if (typeof WebAssembly === "undefined" || typeof Worker === "undefined") return fallBack("no WebAssembly", "this browser has no WebAssembly workers");
   const mine = ++generation;
   decoder.state = "starting";
   showStatus();
@@ -106,14 +113,14 @@ export async function startDecoder() {
   // it cannot have.
   const model = await api("GET", `/api/projects/${config.project}/model/`);
   if (mine !== generation) return;
-  if (!model.ok) return fallBack("the project's model could not be read");
-  if (model.data?.active?.key === "classic") return fallBack("the project's model is classic, which has no SAM2 decoder");
-  if (model.data?.status !== "loaded") return fallBack("no SAM2 model is loaded in this project");
+  if (!model.ok) return fallBack("model unknown", "the project's model could not be read");
+  if (model.data?.active?.key === "classic") return fallBack("classic model", "the project's model is classic, which has no SAM2 decoder");
+  if (model.data?.status !== "loaded") return fallBack("no SAM2 model loaded", "no SAM2 model is loaded in this project");
   worker = new Worker(new URL("../decoder-worker.js", import.meta.url), { type: "module" });
   worker.addEventListener("message", onAnswer);
   worker.addEventListener("error", (event) => {
     event.preventDefault();
-    if (mine === generation) fallBack(`the decoder's worker failed (${event.message || "no detail"})`);
+    if (mine === generation) fallBack("decoder error", `the decoder's worker failed (${event.message || "no detail"})`);
   });
   const threads = self.crossOriginIsolated ? 2 : 1;
   started = call("init", { modelUrl: `/api/projects/${config.project}/decoder.onnx`, threads });
@@ -123,7 +130,7 @@ export async function startDecoder() {
     decoder.threads = answer.threads;
     decoder.startup = { modelMs: answer.ms, modelBytes: answer.bytes };
   } catch (error) {
-    if (mine === generation) fallBack(error.message);
+    if (mine === generation) fallBack("decoder not available", error.message);
     return;
   }
   if (session.image) loadFeatures(session.image.id, mine);
@@ -146,16 +153,17 @@ async function loadFeatures(imageId, mine = generation, attempt = 0) {
     loadingFor = null;
     decoder.state = "ready";
     decoder.reason = "";
+    decoder.detail = "";
     showStatus();
   } catch (error) {
     if (loadingFor === imageId) loadingFor = null;
     if (mine !== generation || session.image?.id !== imageId) return;
     if (error.status === 202 && attempt < FEATURE_RETRIES) {
-      fallBack("the image's features are being prepared");
+      fallBack("features being prepared", "the image's features are being prepared on the server");
       setTimeout(() => loadFeatures(imageId, mine, attempt + 1), 1500);
       return;
     }
-    fallBack(error.message === "stopped" ? "stopped" : `the image's features could not be loaded (${error.message})`);
+    fallBack("features not available", `the image's features could not be loaded (${error.message})`);
   }
 }
 
@@ -192,7 +200,7 @@ export async function decodeHere(points, boxes, { keep = 3 } = {}) {
     const result = await call("decode", { key: String(image.id), coords, labels, count, multimask: wantsMultimask(points, boxes), keep });
     return mine === generation && session.image?.id === image.id ? result : null;
   } catch (error) {
-    if (mine === generation && error.message !== "stopped" && !/features are not loaded/.test(error.message)) fallBack(`decoding failed (${error.message})`);
+    if (mine === generation && error.message !== "stopped" && !/features are not loaded/.test(error.message)) fallBack("decoder error", `decoding failed (${error.message})`);
     return null;
   }
 }
