@@ -176,3 +176,14 @@ class AutomaskImageData(TypedDict):
     image: int
     run: int
     masks: int
+
+
+class AssignmentChangedData(TypedDict):
+    """`assignment.changed`: an owner assigned images to someone or took them back; sent to
+    the project and to that person."""
+
+    project: int
+    user: str  # the assignee's username
+    action: str  # assigned or unassigned
+    images: int  # how many
+    by: str  # the owner's username

@@ -340,6 +340,8 @@ ANNOTATOR_ARCHIVE_MAX_MEMBERS = env_int("ANNOTATOR_ARCHIVE_MAX_MEMBERS", 500_000
 ANNOTATOR_IMPORT_MAX_MB = env_int("ANNOTATOR_IMPORT_MAX_MB", 256)
 # Export files are deleted this long after they were made (their jobs stay).
 ANNOTATOR_EXPORT_KEEP_HOURS = env_int("ANNOTATOR_EXPORT_KEEP_HOURS", 24)
+# How long an annotator holds an image nobody else is handed, renewed by their activity.
+ANNOTATOR_CLAIM_MINUTES = max(1, env_int("ANNOTATOR_CLAIM_MINUTES", 10))
 
 # Image sources: uploads, server folders, URLs and Azure Blob Storage.
 # Bytes of remote images (URLs, Azure) are kept on disk up to this size, oldest dropped first.

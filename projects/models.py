@@ -627,3 +627,37 @@ class EditStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} object {self.object_id} on image {self.image_id}"
+
+
+class ImageClaim(models.Model):
+    """An annotator's lease on an image: while it has not expired, "next unprocessed" hands
+    the image to no one else. Opening and editing the image renew it; leaving it releases it."""
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="claim")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    claimed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "expires_at"], name="claim_project_expiry")]
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} held by {self.user_id} until {self.expires_at:%H:%M:%S}"
+
+
+class ImageAssignment(models.Model):
+    """An owner's choice of who annotates an image: it is served to that person first and to
+    no other annotator."""
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="assignment")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="image_assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} assigned to {self.user_id}"

@@ -3,6 +3,7 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,9 +13,11 @@ from annotator.pagination import Pages
 from projects import access
 from projects.models import AutomaskMask, EditStep, ImageStatus, MaskObject
 from projects.serializers import ImageOutput
-from projects.workflow import selectors, services
+from projects.workflow import claims, selectors, services
 from projects.workflow.masks import mask_from_client, polygon_mask
 from projects.workflow.serializers import (
+    AssignInput,
+    AssignOutput,
     ChooseInput,
     CompleteAndNextOutput,
     CompleteInput,
@@ -31,6 +34,8 @@ from projects.workflow.serializers import (
     RecordsOutput,
     StepOutput,
     TravelOutput,
+    UnassignInput,
+    UnassignOutput,
     VersionInput,
 )
 
@@ -74,11 +79,13 @@ class ImageOpenApi(WorkflowApi):
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id)
         opened = services.image_open(image=image, user=request.user)
+        opened.image.held_by = opened.held_by
         position, total = selectors.pool_position(opened.image)
         return Response(
             OpenOutput(
                 {
                     "image": opened.image,
+                    "held_by": opened.held_by,
                     "position": position,
                     "total": total,
                     "records": selectors.image_records(opened.image),
@@ -254,8 +261,7 @@ class CompleteAndNextApi(WorkflowApi):
     @extend_schema(request=None, responses=CompleteAndNextOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="edit")
-        image = services.image_set_completed(image=image, user=request.user, completed=True)
-        following = selectors.next_unprocessed(project=image.project, current_id=image.pk)
+        image, following = services.image_complete_and_next(image=image, user=request.user)
         return Response(CompleteAndNextOutput({"completed": image, "next": following}).data)
 
 
@@ -276,9 +282,17 @@ class NavigateApi(WorkflowApi):
             raise serializers.ValidationError(
                 {"direction": "Use next, previous or next_unprocessed."}
             )
-        image = selectors.image_step(
-            project=project, current_id=query_id(request.query_params, "from"), direction=direction
-        )
+        current_id = query_id(request.query_params, "from")
+        if direction == "next_unprocessed":
+            image = services.next_unprocessed_for(
+                project=project, user=request.user, current_id=current_id
+            )
+        else:
+            image = selectors.image_step(
+                project=project, current_id=current_id, direction=direction
+            )
+        if image is not None:
+            image.held_by = claims.held_by(image, request.user)
         position, total = selectors.pool_position(image) if image else (None, None)
         if total is None:
             total = selectors.navigable(project.pk).count()
@@ -338,3 +352,47 @@ class OverviewApi(WorkflowApi):
         ids = paginator.paginate_queryset(images.values_list("id", flat=True), request, self)
         page = selectors.images_by_id(ids)
         return paginator.get_paginated_response(ImageOutput(page, many=True).data)
+
+
+class AssignmentsApi(WorkflowApi):
+    """An owner hands images to annotators: listed ids, a filter of the pool, or the pool (or a
+    filter's images) split evenly among several people."""
+
+    # Long id lists and nested filters are JSON, never form fields.
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=AssignInput, responses=AssignOutput)
+    def post(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="own")
+        data = self.valid(AssignInput, request)
+        if "split" in data:
+            users = [claims.assignee(project, name) for name in data["split"]]
+            ids = self._filtered(project, data.get("filter") or {})
+            counts = claims.assign_split(
+                project=project, by=request.user, users=users, image_ids=ids
+            )
+            return Response(AssignOutput({"assigned": counts}).data)
+        user = claims.assignee(project, data["user"])
+        if "image_ids" in data:
+            ids = claims.images_of_project(project, data["image_ids"])
+        else:
+            ids = self._filtered(project, data["filter"])
+        count = claims.assign(project=project, by=request.user, user=user, image_ids=ids)
+        return Response(AssignOutput({"assigned": {user.username: count}}).data)
+
+    @extend_schema(request=UnassignInput, responses=UnassignOutput)
+    def delete(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="own")
+        data = self.valid(UnassignInput, request)
+        user = None
+        if "user" in data:
+            user = claims.assignee_known(data["user"])
+        count = claims.unassign(
+            project=project, by=request.user, image_ids=data.get("image_ids"), user=user
+        )
+        return Response(UnassignOutput({"unassigned": count}).data)
+
+    @staticmethod
+    def _filtered(project, filters: dict) -> list[int]:
+        images = claims.pool_filtered(project, selectors.navigable(project.pk), filters)
+        return list(images.values_list("id", flat=True))

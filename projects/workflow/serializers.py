@@ -3,8 +3,31 @@ from rest_framework import serializers
 from annotator.api_schema import ErrorOutput
 from annotator.ids import IdField
 from inference.prompts import RECORD_COLUMNS
-from projects.models import AutomaskMask, AutomaskRun, EditStep, Image, MaskObject, Prediction
+from projects.models import (
+    AutomaskMask,
+    AutomaskRun,
+    EditStep,
+    Image,
+    ImageStatus,
+    MaskObject,
+    Prediction,
+)
 from projects.serializers import ImageOutput
+
+
+class HeldImageOutput(ImageOutput):
+    """An image with who else holds it now (the annotator handed it last, while their lease
+    runs), so that an editor can say so."""
+
+    held_by = serializers.SerializerMethodField(
+        help_text="The username of someone else holding this image now, or null."
+    )
+
+    class Meta(ImageOutput.Meta):
+        fields = [*ImageOutput.Meta.fields, "held_by"]
+
+    def get_held_by(self, image) -> str | None:
+        return getattr(image, "held_by", None)
 
 
 class ImageStateOutput(serializers.ModelSerializer):
@@ -98,7 +121,10 @@ class RecordsOutput(serializers.Serializer):
 
 
 class OpenOutput(serializers.Serializer):
-    image = ImageOutput()
+    image = HeldImageOutput()
+    held_by = serializers.CharField(
+        allow_null=True, help_text="The username of someone else holding this image, or null."
+    )
     position = serializers.IntegerField()
     total = serializers.IntegerField()
     records = RecordsOutput()
@@ -195,14 +221,14 @@ class TravelOutput(serializers.Serializer):
 
 
 class StepOutput(serializers.Serializer):
-    image = ImageOutput(allow_null=True)
+    image = HeldImageOutput(allow_null=True)
     position = serializers.IntegerField(allow_null=True)
     total = serializers.IntegerField()
 
 
 class CompleteAndNextOutput(serializers.Serializer):
     completed = ImageStateOutput()
-    next = ImageOutput(allow_null=True)
+    next = HeldImageOutput(allow_null=True)
 
 
 class ConflictCurrentOutput(serializers.Serializer):
@@ -220,3 +246,71 @@ class ConflictOutput(ErrorOutput):
 class HistoryOutput(serializers.Serializer):
     image = ImageOutput()
     edited_at = serializers.DateTimeField()
+
+
+# ------------------------------------------------------------------ assignments
+
+
+class AssignFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ImageStatus.values, required=False, allow_null=True)
+    source = IdField(required=False, allow_null=True)
+    has_automask = serializers.BooleanField(required=False, allow_null=True)
+    has_manual_prediction = serializers.BooleanField(required=False, allow_null=True)
+    has_manual_edit = serializers.BooleanField(required=False, allow_null=True)
+    completed = serializers.BooleanField(required=False, allow_null=True)
+
+
+USERNAME = {"max_length": 150}
+MAX_IMAGES = 100_000
+
+
+class AssignInput(serializers.Serializer):
+    image_ids = serializers.ListField(
+        child=IdField(), required=False, allow_empty=False, max_length=MAX_IMAGES
+    )
+    filter = AssignFilterInput(required=False, help_text="Assign the pool's images that match.")
+    user = serializers.CharField(required=False, **USERNAME)
+    split = serializers.ListField(
+        child=serializers.CharField(**USERNAME),
+        required=False,
+        allow_empty=False,
+        max_length=1000,
+        help_text="Split the pool (or the filter's images) evenly among these, in pool order.",
+    )
+
+    def validate(self, data):
+        if "split" in data:
+            if "user" in data or "image_ids" in data:
+                raise serializers.ValidationError(
+                    "With split, send only the usernames and optionally a filter."
+                )
+            if len(set(data["split"])) != len(data["split"]):
+                raise serializers.ValidationError({"split": "Name each person once."})
+            return data
+        if "user" not in data:
+            raise serializers.ValidationError({"user": "Who should the images go to?"})
+        if ("image_ids" in data) == ("filter" in data):
+            raise serializers.ValidationError("Send either image_ids or a filter.")
+        return data
+
+
+class UnassignInput(serializers.Serializer):
+    image_ids = serializers.ListField(
+        child=IdField(), required=False, allow_empty=False, max_length=MAX_IMAGES
+    )
+    user = serializers.CharField(required=False, **USERNAME)
+
+    def validate(self, data):
+        if "image_ids" not in data and "user" not in data:
+            raise serializers.ValidationError("Send image_ids, a user, or both.")
+        return data
+
+
+class AssignOutput(serializers.Serializer):
+    assigned = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many images each person was given."
+    )
+
+
+class UnassignOutput(serializers.Serializer):
+    unassigned = serializers.IntegerField()

@@ -27,9 +27,11 @@ from projects.models import (
     Label,
     MaskObject,
     Prediction,
+    Project,
 )
 from projects.sources import reader
-from projects.workflow.selectors import image_step, next_unprocessed
+from projects.workflow import claims
+from projects.workflow.selectors import image_step, navigable, next_unprocessed
 
 UNDO_DEPTH = 100
 
@@ -78,6 +80,7 @@ def _changed(image: Image, user) -> None:
         ]
     )
     EditHistory.touch(user=user, image=image)
+    claims.claim_renew(image_id=image.pk, user_id=user.pk)
     _announce(image, user)
 
 
@@ -384,28 +387,53 @@ def image_set_completed(*, image: Image, user, completed: bool) -> Image:
         image.refresh_status()
         image.save(update_fields=["completed", "status"])
         EditHistory.touch(user=user, image=image)
+        if completed:
+            claims.claim_release(image_id=image.pk, user_id=user.pk)
+        else:
+            claims.claim_renew(image_id=image.pk, user_id=user.pk)
         _announce(image, user)
     return image
+
+
+def next_unprocessed_for(*, project: Project, user, current_id: int | None) -> Image | None:
+    """ "Next unprocessed" for a person: for someone who edits, the next image of their
+    queue that nobody else holds, claimed for them; for a viewer, the next one in the pool."""
+    if not claims.can_claim(user, project.pk):
+        return next_unprocessed(project=project, current_id=current_id)
+    return claims.next_for(
+        project=project, user=user, images=navigable(project.pk), current_id=current_id
+    )
+
+
+def image_complete_and_next(*, image: Image, user) -> tuple[Image, Image | None]:
+    """Mark the image completed, release it and claim the next one of the user's queue."""
+    image = image_set_completed(image=image, user=user, completed=True)
+    following = next_unprocessed_for(project=image.project, user=user, current_id=image.pk)
+    return image, following
 
 
 @dataclass(frozen=True)
 class OpenedImage:
     image: Image
+    held_by: str | None  # the username of someone else holding the image, if anyone does
 
 
 def image_open(*, image: Image, user) -> OpenedImage:
     """Make `image` the user's active image: check its bytes (recording its size and key,
     without decoding a large photo in full) and have the model prepare its embedding and the
-    one of the image likely to come next."""
+    one of the image likely to come next. Someone who edits claims the image if it is free
+    (or renews their lease on it), releasing the image they had open before."""
     try:
         reader.check_and_remember(image, reader.read_or_flag(image))
     except (reader.ImageUnavailable, reader.ImageInvalid) as error:
         raise ImageNotReadable(f"The image cannot be read: {error}") from None
     Image.objects.filter(pk=image.pk).update(opened_at=timezone.now())
     image.refresh_from_db()
+    if claims.can_claim(user, image.project_id):
+        claims.claim_take(image=image, user=user)
     following = next_unprocessed(project=image.project, current_id=image.pk) or image_step(
         project=image.project, current_id=image.pk, direction="next"
     )
     ids = [image.pk] + ([following.pk] if following else [])
     transaction.on_commit(lambda: embedding_prepare_enqueue(ids))
-    return OpenedImage(image=image)
+    return OpenedImage(image=image, held_by=claims.held_by(image, user))

@@ -29,4 +29,9 @@ urlpatterns = [
     path("projects/<id:project_id>/navigate/", api.NavigateApi.as_view(), name="navigate"),
     path("projects/<id:project_id>/history/", api.HistoryApi.as_view(), name="history"),
     path("projects/<id:project_id>/overview/", api.OverviewApi.as_view(), name="overview"),
+    path(
+        "projects/<id:project_id>/assignments/",
+        api.AssignmentsApi.as_view(),
+        name="assignments",
+    ),
 ]

@@ -58,4 +58,18 @@ ROUTES = [
     Route("api:navigate", "get", "view", kwargs=P),
     Route("api:history", "get", "view", kwargs=P),
     Route("api:overview", "get", "view", kwargs=P),
+    Route(
+        "api:assignments",
+        "post",
+        "own",
+        kwargs=P,
+        data=lambda s: {"image_ids": [s.image.pk], "user": s.team.annotator.username},
+    ),
+    Route(
+        "api:assignments",
+        "delete",
+        "own",
+        kwargs=P,
+        data=lambda s: {"user": s.team.annotator.username},
+    ),
 ]
