@@ -39,6 +39,10 @@ export async function openImage(imageId, { pushHistory = true, ready = null } = 
     return;
   }
   const opened = result.data;
+  // Someone else's lease: the image can be looked at, but it is their work now.
+  const heldBy = $("#held-by");
+  heldBy.hidden = !opened.held_by;
+  heldBy.textContent = opened.held_by ? `Held by ${opened.held_by}` : "";
   if (ready) {
     confirm(opened, ready, ticket);
   } else {
