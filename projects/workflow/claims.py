@@ -31,9 +31,12 @@ def lease_end(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(minutes=settings.ANNOTATOR_CLAIM_MINUTES)
 
 
+CLAIMING_ROLES = (Role.OWNER, Role.ANNOTATOR)
+
+
 def can_claim(user, project_id: int) -> bool:
     """Only people who can edit hold images; a viewer looks without holding."""
-    return access.role_in_project(user, project_id) in (Role.OWNER, Role.ANNOTATOR)
+    return access.role_in_project(user, project_id) in CLAIMING_ROLES
 
 
 def held_by(image: Image, user) -> str | None:
@@ -123,9 +126,10 @@ def queues(images, *, project: Project, user, is_owner: bool):
             yield queue.filter(status=status)
 
 
-def next_for(*, project: Project, user, images, current_id: int | None) -> Image | None:
+def next_for(
+    *, project: Project, user, images, current_id: int | None, is_owner: bool
+) -> Image | None:
     """The next image of the user's queues that nobody else holds, claimed for them."""
-    is_owner = access.role_in_project(user, project.pk) == Role.OWNER
     free = images.exclude(held_elsewhere(project.pk, user))
     start = current_id or 0
     refused: list[int] = []

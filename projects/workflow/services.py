@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inference.services.predictions import embedding_prepare_enqueue
+from projects import access
 from projects.encoding import mask_to_rle, rle_to_mask
 from projects.errors import Conflict, ImageNotReadable
 from projects.events import project_group, publish
@@ -28,6 +29,7 @@ from projects.models import (
     MaskObject,
     Prediction,
     Project,
+    Role,
 )
 from projects.sources import reader
 from projects.workflow import claims
@@ -398,17 +400,23 @@ def image_set_completed(*, image: Image, user, completed: bool) -> Image:
 def next_unprocessed_for(*, project: Project, user, current_id: int | None) -> Image | None:
     """ "Next unprocessed" for a person: for someone who edits, the next image of their
     queue that nobody else holds, claimed for them; for a viewer, the next one in the pool."""
-    if not claims.can_claim(user, project.pk):
+    role = access.role_in_project(user, project.pk)
+    if role not in claims.CLAIMING_ROLES:
         return next_unprocessed(project=project, current_id=current_id)
     return claims.next_for(
-        project=project, user=user, images=navigable(project.pk), current_id=current_id
+        project=project,
+        user=user,
+        images=navigable(project.pk),
+        current_id=current_id,
+        is_owner=role == Role.OWNER,
     )
 
 
 def image_complete_and_next(*, image: Image, user) -> tuple[Image, Image | None]:
     """Mark the image completed, release it and claim the next one of the user's queue."""
+    project = image.project
     image = image_set_completed(image=image, user=user, completed=True)
-    following = next_unprocessed_for(project=image.project, user=user, current_id=image.pk)
+    following = next_unprocessed_for(project=project, user=user, current_id=image.pk)
     return image, following
 
 
