@@ -16,9 +16,9 @@ from projects.workflow.selectors import (
     OVERVIEW_FLAGS,
     image_step,
     images_by_id,
-    next_unprocessed,
     pool_overview,
 )
+from projects.workflow.services import next_unprocessed_for
 
 
 @login_required
@@ -137,11 +137,11 @@ def members_panel(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def annotate(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Start annotating: the next unprocessed image, or the first one."""
+    """Start annotating: the next unprocessed image nobody else holds (claimed for whoever
+    edits), or the first one."""
     project = access.project_for_user(request.user, project_id)
-    image = next_unprocessed(project=project, current_id=None) or image_step(
-        project=project, current_id=None, direction="next"
-    )
+    first = next_unprocessed_for(project=project, user=request.user, current_id=None)
+    image = first or image_step(project=project, current_id=None, direction="next")
     if image is None:
         messages.info(request, "The pool is empty or no image is available: add a source first.")
         return redirect("projects:detail", project_id=project.pk)

@@ -36,6 +36,8 @@ from projects.models import (
     EditHistory,
     EditStep,
     Image,
+    ImageAssignment,
+    ImageClaim,
     Job,
     Label,
     MaskObject,
@@ -192,6 +194,8 @@ EXCLUDED_MODELS = {
     EditHistory: "a person's own recent-edits list on one server",
     EditStep: "undo steps of one person's editing session on one server",
     UserProjectSettings: "a person's own view settings; users differ between servers",
+    ImageClaim: "a lease a person holds on one server for minutes, while they work on an image",
+    ImageAssignment: "who works on which image names users, and users differ between servers",
 }
 
 

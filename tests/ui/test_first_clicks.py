@@ -26,7 +26,7 @@ def test_the_pool_is_prepared_from_the_project_page(page, live_app, console_erro
     assert answer["status"] == 200, answer
     assert answer["data"]["embedding_cached"] is True
 
-    box = card.get_by_label("Prepare on its own when a model is loaded or images are added")
+    box = card.get_by_label("Prepare by itself whenever a model is loaded or the pool grows")
     box.check()
     page.locator("#embeddings-message", has_text="prepared on their own").wait_for()
     assert call(page, "GET", f"/api/projects/{project['id']}/state/")["data"]["embeddings_auto"]

@@ -298,3 +298,14 @@ def test_the_project_and_the_assignee_hear_of_an_assignment(
     }
     assert async_to_sync(layer.receive)(project_channel)["event"] == expected
     assert async_to_sync(layer.receive)(person_channel)["event"] == expected
+
+
+def test_the_annotate_button_hands_two_annotators_different_images(team, many, bea, client):
+    url = f"/projects/{team.project.pk}/annotate/"
+    client.force_login(team.annotator)
+    first = client.get(url)
+    client.force_login(bea)
+    second = client.get(url)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] != second["Location"]
+    assert holder(many[0]) == "anna" and holder(many[1]) == "bea"
