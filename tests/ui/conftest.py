@@ -4,19 +4,13 @@ The server is `manage.py serve` in a subprocess (daphne with the embedded worker
 own database and folders, exactly as a newcomer runs it.
 """
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from tests.conftest import free_port
+from tests.served import served, served_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -72,46 +66,11 @@ def live_app(tmp_path_factory):
     var = tmp_path_factory.mktemp("ui-var")
     datasets = tmp_path_factory.mktemp("datasets")
     synthetic_pool(datasets / "discs")
-    env = {
-        **os.environ,
-        "ANNOTATOR_VAR_DIR": str(var),
-        "ANNOTATOR_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "ANNOTATOR_FOLDER_ROOTS": str(datasets),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    env = served_env(
+        var, ANNOTATOR_ADMIN_PASSWORD=ADMIN_PASSWORD, ANNOTATOR_FOLDER_ROOTS=str(datasets)
     )
-    port = free_port()
-    log_path = var / "serve.log"
-    process = subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/healthz", timeout=1)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "server did not start:\n" + log_path.read_text()
-            time.sleep(0.2)
-    yield {"base": base, "datasets": datasets, "var": var}
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGUSR1)  # faulthandler: dump every thread's stack
-        time.sleep(1)
-        process.kill()
-        log = log_path.read_text()[-6000:]
-        raise AssertionError("the server did not stop on SIGTERM:\n" + log) from None
+    with served(env, var) as base:
+        yield {"base": base, "datasets": datasets, "var": var}
 
 
 @pytest.fixture

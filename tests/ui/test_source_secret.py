@@ -6,19 +6,15 @@ The server here allows custom Azure endpoints (Azurite listens on 127.0.0.1), so
 
 # ruff: noqa: F811
 
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
-from tests.conftest import free_port
+from tests.served import served, served_env
 from tests.sources.conftest import (  # noqa: F401 (azurite is a fixture)
     AZURITE_ACCOUNT,
     AZURITE_KEY,
@@ -26,48 +22,19 @@ from tests.sources.conftest import (  # noqa: F401 (azurite is a fixture)
     azurite_connection_string,
     image_bytes,
 )
-from tests.ui.conftest import ADMIN_PASSWORD, ROOT, login, screenshot
+from tests.ui.conftest import ADMIN_PASSWORD, login, screenshot
 
 
 @pytest.fixture(scope="module")
 def azure_app(tmp_path_factory):
     var = tmp_path_factory.mktemp("ui-azure-var")
-    env = {
-        **os.environ,
-        "ANNOTATOR_VAR_DIR": str(var),
-        "ANNOTATOR_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "ANNOTATOR_AZURE_ALLOW_CUSTOM_ENDPOINTS": "true",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    port = free_port()
-    log_path = var / "serve.log"
-    process = subprocess.Popen(
-        [*manage, "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
+    env = served_env(
+        var,
+        ANNOTATOR_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        ANNOTATOR_AZURE_ALLOW_CUSTOM_ENDPOINTS="true",
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/healthz", timeout=1)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "server did not start:\n" + log_path.read_text()
-            time.sleep(0.2)
-    yield {"base": base}
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with served(env, var) as base:
+        yield {"base": base}
 
 
 @pytest.fixture
