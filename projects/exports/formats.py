@@ -1,7 +1,8 @@
 """Writers for each export format. Each streams images in and writes one file at `target`.
 
 Formats: COCO instance segmentation JSON, binary PNG masks in a zip, the seed's JSON schema
-(inputs and outputs per image), CSV with one row per mask, and Pascal VOC segmentation PNGs.
+(inputs and outputs per image), CSV with one row per mask, Pascal VOC segmentation PNGs, and
+Ultralytics YOLO-seg label files.
 """
 
 import csv
@@ -14,18 +15,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+import yaml
 from PIL import Image as PILImage
 
 from inference.prompts import RECORD_COLUMNS, RECORD_INPUTS
 from projects.encoding import array_open, rle_area, rle_bbox, rle_to_mask
-from projects.exports.masks import coco_segmentation, uncompressed_counts, uncompressed_rle
+from projects.exports.masks import (
+    coco_segmentation,
+    mask_polygons,
+    uncompressed_counts,
+    uncompressed_rle,
+)
 from projects.exports.naming import file_stem
 from projects.exports.selectors import ExportImage, ExportMask, export_sizes
 from projects.models import Label, Project, label_color_free
 from projects.selectors import image_source_path
 
-FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc")
+FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc", "yolo_seg")
 # The project archive can also be made as an export job, for projects too large to wait for.
 ARCHIVE = "archive"
 EXPORT_FORMATS = (*FORMATS, ARCHIVE)
@@ -37,13 +45,18 @@ MASK_FORMS_FOR = {
     "csv": ("coco_rle", "uncompressed_rle"),
     "binary_mask": ("coco_rle", "uncompressed_rle", "polygons"),
     "voc": ("coco_rle", "uncompressed_rle", "polygons"),
+    "yolo_seg": ("coco_rle", "uncompressed_rle", "polygons"),
 }
+# Where polygon vertices lie: on the pixel edges (pycocotools rasterizes them back exactly)
+# or on the pixel centres (OpenCV's fillPoly, as supervision uses, does).
+POLYGON_CONVENTIONS = ("edges", "centres")
 EXTENSION = {
     "coco": "json",
     "binary_mask": "zip",
     "seed_json": "json",
     "csv": "csv",
     "voc": "zip",
+    "yolo_seg": "zip",
     ARCHIVE: "zip",
 }
 CONTENT_TYPE = {"json": "application/json", "zip": "application/zip", "csv": "text/csv"}
@@ -62,6 +75,7 @@ class ExportOptions:
     records: tuple[str, ...] = ("objects",)
     label_map: bool = False  # binary_mask: also one label-index PNG per image
     include_logits: bool = False  # seed_json: the low-resolution logits as nested lists
+    polygon_convention: str = "edges"  # COCO polygons and YOLO-seg: edges or centres
 
 
 @dataclass
@@ -225,7 +239,7 @@ def write_coco(
                 "id": len(annotations) + 1,
                 "image_id": export.image.pk,
                 "category_id": categories.of(mask.label_id),
-                "segmentation": coco_segmentation(rle, options.mask_form),
+                "segmentation": _segmentation(rle, options),
                 "area": rle_area(rle),
                 "bbox": rle_bbox(rle),
                 # Each mask is one instance, so none is a crowd region, whatever its form.
@@ -254,6 +268,45 @@ def write_coco(
     with target.open("w", encoding="utf-8") as out:
         json.dump(document, out, separators=(",", ":"))
     return _counts(len(coco_images), len(annotations), skipped)
+
+
+def _segmentation(rle: dict, options: ExportOptions) -> dict | list:
+    if options.mask_form != "polygons" or options.polygon_convention == "edges":
+        return coco_segmentation(rle, options.mask_form)
+    polygons = polygons_of(rle_to_mask(rle), "centres", outer_only=False)
+    return polygons or {"size": list(rle["size"]), "counts": rle["counts"]}
+
+
+# Polygons ---------------------------------------------------------------------------------
+
+
+def polygons_of(mask: np.ndarray, convention: str, *, outer_only: bool) -> list[list[float]] | None:
+    """One flat [x1, y1, ...] polygon per connected part of the mask. `edges`: vertices on
+    the pixel edges; `centres`: on the centres of the border pixels (a part too thin to
+    enclose an area there, one pixel or one line of pixels, is left out). With holes, None,
+    unless `outer_only`: then the outer contours alone."""
+    if convention == "edges" and not outer_only:
+        return mask_polygons(mask)
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return []
+    columns = np.flatnonzero(mask.any(axis=0))
+    top, left = int(rows[0]), int(columns[0])
+    crop = np.pad(mask[top : rows[-1] + 1, left : columns[-1] + 1], 1).astype(np.uint8)
+    mode = cv2.RETR_EXTERNAL if outer_only else cv2.RETR_CCOMP
+    if convention == "edges":
+        crop = crop.repeat(2, axis=0).repeat(2, axis=1)
+    contours, hierarchy = cv2.findContours(crop, mode, cv2.CHAIN_APPROX_SIMPLE)
+    offset = np.array([left - 1, top - 1])
+    polygons = []
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
+        if parent != -1:
+            return None
+        points = contour.reshape(-1, 2)
+        points = ((points + 1) // 2 if convention == "edges" else points) + offset
+        if len(points) >= 3:
+            polygons.append(points.astype(float).ravel().tolist())
+    return polygons
 
 
 # CSV --------------------------------------------------------------------------------------
@@ -600,10 +653,62 @@ def _object_palette() -> list[tuple[int, int, int]]:
     return palette
 
 
+# Ultralytics YOLO-seg ---------------------------------------------------------------------
+
+
+def _yolo_lines(export: ExportImage, options: ExportOptions, categories: Categories) -> list[str]:
+    """One line per connected part of each mask: class index, then x y pairs as fractions of
+    the image's width and height. A mask with holes gives its outer contours only."""
+    height, width = export.size
+    scale = np.array([width, height], dtype=float)
+    lines = []
+    for mask in export.masks:
+        pixels = rle_to_mask(_checked(export, mask))
+        index = categories.of(mask.label_id) - 1  # COCO category ids count from 1
+        for polygon in polygons_of(pixels, options.polygon_convention, outer_only=True) or []:
+            points = np.clip(np.array(polygon).reshape(-1, 2) / scale, 0.0, 1.0)
+            lines.append(f"{index} " + " ".join(f"{v:.6f}" for v in points.ravel()))
+    return lines
+
+
+def write_yolo_seg(
+    images: Iterable[ExportImage],
+    *,
+    project: Project,
+    options: ExportOptions,
+    categories: Categories,
+    target: Path,
+    progress: Progress,
+) -> dict:
+    """labels/<stem>.txt per image, data.yaml naming the classes, images.txt listing the
+    images' names: the pictures themselves stay where they are."""
+    stems = Stems()
+    names, total, unlabeled = [], 0, False
+    skipped: list[dict] = []
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for export in _readable(images, progress, skipped):
+            lines = _yolo_lines(export, options, categories)
+            archive.writestr(f"labels/{stems(export)}.txt", "".join(f"{x}\n" for x in lines))
+            names.append(export.file_name)
+            total += len(export.masks)
+            unlabeled |= any(categories.of(m.label_id) == categories.of(None) for m in export.masks)
+        classes = [c["name"] for c in categories.coco(unlabeled=unlabeled)]
+        document = {
+            "path": ".",
+            "train": "images",
+            "val": "images",
+            "names": dict(enumerate(classes)),
+        }
+        archive.writestr("data.yaml", yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+        archive.writestr("images.txt", "".join(f"{n}\n" for n in names))
+    return _counts(len(names), total, skipped)
+
+
 WRITERS = {
     "coco": write_coco,
     "binary_mask": write_binary_mask,
     "seed_json": write_seed_json,
     "csv": write_csv,
     "voc": write_voc,
+    "yolo_seg": write_yolo_seg,
 }

@@ -2,7 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from annotator.ids import IdField
-from projects.exports.formats import EXPORT_FORMATS
+from projects.exports.formats import EXPORT_FORMATS, POLYGON_CONVENTIONS
 from projects.exports.masks import MASK_FORMS
 from projects.exports.selectors import RECORD_KINDS, SCOPES
 from projects.models import ImageStatus
@@ -31,7 +31,9 @@ class ExportStartInput(serializers.Serializer):
     format = serializers.ChoiceField(
         EXPORT_FORMATS,
         required=False,
-        help_text="coco, binary_mask, seed_json, csv, voc; or archive: the whole project",
+        help_text=(
+            "coco, binary_mask, seed_json, csv, voc, yolo_seg; or archive: the whole project"
+        ),
     )
     mask_form = serializers.ChoiceField(
         MASK_FORMS,
@@ -40,6 +42,14 @@ class ExportStartInput(serializers.Serializer):
             "coco_rle, uncompressed_rle or polygons (COCO only). Polygons follow the pixel "
             "edges and rasterize back exactly; a mask with a hole cannot be a COCO polygon "
             "and is written as compressed RLE instead."
+        ),
+    )
+    polygon_convention = serializers.ChoiceField(
+        POLYGON_CONVENTIONS,
+        required=False,
+        help_text=(
+            "COCO polygons and yolo_seg: edges (vertices on pixel edges, exact in pycocotools) "
+            "or centres (on pixel centres, exact in OpenCV fillPoly readers such as supervision)"
         ),
     )
     label_map = serializers.BooleanField(required=False, help_text="binary_mask: label maps")

@@ -14,6 +14,7 @@ const MASK_FORMS = {
 const NO_MASK_FORM = {
   binary_mask: "Binary mask PNGs hold the masks as pixels: the mask form does not apply.",
   voc: "Pascal VOC PNGs hold the masks as pixels: the mask form does not apply.",
+  yolo_seg: "YOLO-seg label files hold polygons: the mask form does not apply.",
   archive: "The project archive keeps every mask as it is stored: the mask form does not apply.",
 };
 const POLYGONS_NOT_HERE = "This format holds RLE only: a polygon would not be a mask there.";
@@ -47,6 +48,12 @@ function fitMaskForm() {
   }
   if (forms) select.value = maskFormFor(form.format.value, exporter.preferredForm);
   $("#export-mask-form-note").textContent = select.title;
+  $("#export-convention-row").hidden = !takesConvention(form.format.value, select.value);
+}
+
+// Where polygon vertices lie matters to COCO polygons and YOLO-seg only.
+export function takesConvention(format, maskForm) {
+  return format === "yolo_seg" || (format === "coco" && maskForm === "polygons");
 }
 
 function restoreChoices() {
@@ -54,6 +61,7 @@ function restoreChoices() {
   const form = exporter.form;
   if (choices.format && [...form.format.options].some((o) => o.value === choices.format)) form.format.value = choices.format;
   if (choices.mask_form) exporter.preferredForm = choices.mask_form;
+  if (choices.polygon_convention === "centres") form.polygon_convention.value = "centres";
   if (Array.isArray(choices.records)) for (const box of form.querySelectorAll("[name=records]")) box.checked = choices.records.includes(box.value);
   // The saved scope is the last export's ({kind, completed_only, ...}).
   const scope = typeof choices.scope === "string" ? { kind: choices.scope, completed_only: true } : choices.scope || {};
@@ -85,6 +93,7 @@ async function startExport() {
     scope: form.scope.value,
   };
   if (MASK_FORMS[body.format]) body.mask_form = form.mask_form.value;
+  if (takesConvention(body.format, form.mask_form.value)) body.polygon_convention = form.polygon_convention.value;
   if (body.scope === "filter") body.completed_only = true;
   const button = $("#export-start");
   button.disabled = true;
@@ -100,7 +109,10 @@ export function initExport() {
   }
   $("#export-close").addEventListener("click", () => exporter.dialog.close());
   exporter.form.format.addEventListener("change", fitMaskForm);
-  exporter.form.mask_form.addEventListener("change", () => (exporter.preferredForm = exporter.form.mask_form.value));
+  exporter.form.mask_form.addEventListener("change", () => {
+    exporter.preferredForm = exporter.form.mask_form.value;
+    fitMaskForm();
+  });
   $("#export-start").addEventListener("click", startExport);
   restoreChoices();
 }
