@@ -39,7 +39,13 @@ export async function write(method, url, body) {
     toast("Your role can only view this project.");
     return null;
   }
+  const imageId = session.image?.id;
   const result = await api(method, url, body);
+  // The annotator moved on while it was saved: the answer is of an image no longer shown.
+  if (session.image?.id !== imageId) {
+    if (!result.ok) toast(errorMessage(result), "error");
+    return null;
+  }
   if (result.status === 409 && result.data?.error?.code === "stale_version") {
     conflictBanner(result.data.error.message, { request: { method, url, body }, current: result.data.current });
     return null;
