@@ -14,6 +14,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
 
 from annotator.messages import message as envelope
 
@@ -80,3 +81,11 @@ async def apublish(group: str, event_type: str, data: Mapping[str, Any]) -> None
         await layer.group_send(group, message)
     except Exception:
         logger.exception("could not publish %s to %s", event_type, group)
+
+
+def notify_user(user_id: int, *, kind: str, text: str, project_id: int, url: str = "", **extra):
+    """Tell one person, on every page they have open, that something needs them (their image
+    was rejected, work was assigned to them). Sent once the current transaction commits, so a
+    notice never announces a change that was rolled back."""
+    data = {"kind": kind, "text": text, "project_id": project_id, "url": url, **extra}
+    transaction.on_commit(lambda: publish(user_group(user_id), "notice", data))

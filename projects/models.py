@@ -17,6 +17,9 @@ from django.utils import timezone
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     ANNOTATOR = "annotator", "Annotator"
+    # Accepts or rejects submitted images when the project has a review stage; sees
+    # everything a viewer sees and comments on it, but draws nothing.
+    REVIEWER = "reviewer", "Reviewer"
     VIEWER = "viewer", "Viewer"
 
 
@@ -34,6 +37,9 @@ class Project(models.Model):
     model_selection = models.JSONField(default=dict, blank=True)
     export_settings = models.JSONField(default=dict, blank=True)
     ui_settings = models.JSONField(default=dict, blank=True)
+    # With a review stage, "complete" submits an image for review and only an accepted image
+    # is completed (green). Off by default: completing is final, as in the seed.
+    review_required = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -238,6 +244,15 @@ class ImageStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"  # green
 
 
+class ReviewState(models.TextChoices):
+    """Where an image stands in the review stage; a marker beside the status colour."""
+
+    NONE = "", "Not submitted"
+    SUBMITTED = "submitted", "Submitted for review"  # yellow, "submitted" marker
+    REJECTED = "rejected", "Rejected"  # yellow, "rejected" marker
+    ACCEPTED = "accepted", "Accepted"  # green
+
+
 class Image(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="images")
@@ -271,11 +286,28 @@ class Image(models.Model):
     # was based on and bumps it.
     version = models.PositiveIntegerField(default=0)
 
+    # The review stage (Project.review_required): who submitted the image last, for whom a
+    # rejection sends it back.
+    review_state = models.CharField(
+        max_length=16, choices=ReviewState.choices, default=ReviewState.NONE, blank=True
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # Ground truth: the owner's reference objects are GroundTruthObject rows. A honeypot is
+    # served to annotators as ordinary work, without its reference objects.
+    ground_truth = models.BooleanField(default=False)
+    honeypot = models.BooleanField(default=False)
+
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "source", "path"], name="image_unique_path_in_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(review_state__in=ReviewState.values), name="image_review_state_valid"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=ImageStatus.values), name="image_status_valid"
@@ -284,6 +316,7 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["project", "status", "id"], name="image_project_status"),
             models.Index(fields=["project", "source", "id"], name="image_project_source"),
+            models.Index(fields=["project", "review_state", "id"], name="image_review_queue"),
             # Stepping through the pool (next, previous, position, next unprocessed) reads
             # only these partial indexes; source is in them so that images of a removed
             # source are skipped without touching the table.
@@ -661,3 +694,143 @@ class ImageAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"image {self.image_id} assigned to {self.user_id}"
+
+
+class Review(models.Model):
+    """One reviewer's decision on one submission of an image."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Whose work was judged: the image's submitter at the time.
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["image", "-id"], name="review_image_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.decision} image {self.image_id}"
+
+
+class Comment(models.Model):
+    """A remark on an image or one of its objects. A thread's first comment has no parent;
+    replies point at it. An issue is a first comment that asks for a fix, optionally pinned to
+    a point; it stays open until someone resolves it."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="comments")
+    # The object it is about; kept as an id so the remark survives the object's deletion.
+    object_id = models.BigIntegerField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    is_issue = models.BooleanField(default=False)
+    point = models.JSONField(null=True, blank=True)  # [x, y] in image pixels
+    review = models.ForeignKey(
+        Review, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["image", "id"], name="comment_image"),
+            models.Index(
+                fields=["image"],
+                condition=Q(is_issue=True, resolved_at__isnull=True, parent__isnull=True),
+                name="comment_open_issue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on image {self.image_id}"
+
+
+class ActivityEvent(models.Model):
+    """The append-only log of who did what, when, on which image or object. Written in the
+    transaction of the change it records; never updated or deleted by the app."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="activity")
+    image = models.ForeignKey(
+        Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="activity"
+    )
+    object_id = models.BigIntegerField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["project", "at"], name="activity_project_at"),
+            models.Index(fields=["project", "user", "at"], name="activity_project_user_at"),
+            models.Index(fields=["image", "id"], name="activity_image"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.action} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class GroundTruthObject(models.Model):
+    """A reference object of a ground-truth image: a copy of an accepted object, kept apart
+    from the image's live objects so a honeypot can be annotated again from nothing."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="ground_truth_objects")
+    label = models.ForeignKey(
+        Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mask = models.JSONField()  # COCO RLE, image size
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"reference object {self.pk} of image {self.image_id}"
+
+
+class QualityScore(models.Model):
+    """An annotator's objects on a ground-truth image against its reference: the mean best
+    IoU per reference object, and the objects missed and made in excess. The latest
+    submission's score per (image, annotator)."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="quality_scores")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    mean_iou = models.FloatField()
+    matched = models.PositiveIntegerField(default=0)
+    missed = models.PositiveIntegerField(default=0)
+    extra = models.PositiveIntegerField(default=0)
+    scored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["image", "user"], name="quality_unique_image_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on image {self.image_id}: {self.mean_iou:.3f}"
