@@ -154,6 +154,40 @@ def test_features_sent_as_float16_decode_as_sam2(reference, session, picture):
     assert iou(masks[0], expected_masks[0]) >= 0.99
 
 
+def wire_features(reference):
+    """The features as the browser receives them: float16, the high-resolution maps with
+    the mantissa bits the wire keeps."""
+    feats = features_of(reference, np.float16)
+    rounded = [
+        features.rounded(f.astype(np.float16), features.MANTISSA_BITS[f"high_res_feats_{i}"])
+        for i, f in enumerate(feats["high_res_feats"])
+    ]
+    feats["high_res_feats"] = [r.astype(np.float32) for r in rounded]
+    return feats
+
+
+@pytest.mark.parametrize("name", PROMPTS)
+def test_features_as_the_wire_sends_them_decode_as_sam2(name, reference, session, picture):
+    prompt = PROMPTS[name]
+    expected_masks, expected_scores = torch_decode(reference, prompt)
+    masks, scores = browser_decode(session, wire_features(reference), prompt)
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-2)
+    for mask, expected in zip(masks, expected_masks, strict=True):
+        assert iou(mask, expected) >= 0.99, name
+
+
+def test_rounding_for_the_wire_is_to_nearest_and_never_infinite():
+    values = np.array([1.0, 1.0009766, 1.0068359, -2.5, 65504.0, -65504.0, 0.0], np.float16)
+    out = features.rounded(values, 7)
+    assert np.isfinite(out).all()
+    assert (out.view(np.uint16) & 0x7).max() == 0
+    # 1 + 7/1024 lies nearer 1 + 8/1024 than 1: rounded up, not cut.
+    assert out[2] == np.float16(1.0078125)
+    assert out[0] == 1.0 and out[1] == 1.0 and out[3] == -2.5 and out[6] == 0.0
+    assert out[4] > 65000 and out[5] < -65000  # the largest values are cut, not made inf
+    np.testing.assert_array_equal(features.rounded(values, 10), values)
+
+
 def test_the_graph_takes_a_mask_input(reference, session, picture):
     feats = features_of(reference)
     size = checkpoints.MICRO_IMAGE_SIZE // 4
@@ -267,10 +301,14 @@ def test_the_features_of_the_open_image_are_the_models_in_float16(
         tensors["image_embed"],
         state[0]["image_embed"].cpu().numpy().astype(np.float16),
     )
-    np.testing.assert_array_equal(
-        tensors["high_res_feats_0"],
-        state[0]["high_res_feats"][0].cpu().numpy().astype(np.float16),
-    )
+    # The high-resolution maps keep 7 mantissa bits on the wire: within 2**-8 of float16.
+    sent = tensors["high_res_feats_0"].astype(np.float32)
+    full = state[0]["high_res_feats"][0].cpu().numpy().astype(np.float16).astype(np.float32)
+    assert header["tensors"][1]["mantissa_bits"] == 7
+    np.testing.assert_allclose(
+        sent, full, rtol=2**-8, atol=2**-22
+    )  # subnormals: half a step of 2**-21
+    assert len(np.unique(sent.view(np.uint32) & 0x1FFF)) == 1  # the dropped bits are zero
     again = client.get(url, HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
 
