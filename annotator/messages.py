@@ -187,3 +187,13 @@ class AssignmentChangedData(TypedDict):
     action: str  # assigned or unassigned
     images: int  # how many
     by: str  # the owner's username
+
+
+class CommentChangedData(TypedDict):
+    """`comment.changed`: a comment or issue on an image was added, resolved or reopened, or a
+    rejection added its comment and issues; pages showing the image read its comments again."""
+
+    image_id: int
+    comment_id: int | None
+    action: str  # added, resolved, reopened or rejected
+    by: str  # the username of who did it

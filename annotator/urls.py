@@ -15,6 +15,7 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:api-schema"), name="api-docs"),
     *project_api,
     path("", include("projects.workflow.urls")),
+    path("", include("projects.review.urls")),
     *export_api,
     *import_api,
     path("", include("projects.sources.urls")),

@@ -28,17 +28,22 @@ from projects.models import (
     Source,
 )
 
-Need = Literal["view", "edit", "own"]
+Need = Literal["view", "comment", "edit", "review", "own"]
 M = TypeVar("M", bound=Model)
 
 ROLES_FOR: dict[str, set[str]] = {
-    "view": {Role.OWNER, Role.ANNOTATOR, Role.VIEWER},
+    "view": {Role.OWNER, Role.ANNOTATOR, Role.REVIEWER, Role.VIEWER},
+    "comment": {Role.OWNER, Role.ANNOTATOR, Role.REVIEWER},
     "edit": {Role.OWNER, Role.ANNOTATOR},
+    # Accepting and rejecting submitted images; a reviewer draws nothing.
+    "review": {Role.OWNER, Role.REVIEWER},
     "own": {Role.OWNER},
 }
 WHAT_NEEDS = {
     "view": "view",
+    "comment": "comment on images of",
     "edit": "change annotations in",
+    "review": "review images of",
     "own": "manage",
 }
 

@@ -13,7 +13,16 @@ class ProjectOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "created_at", "updated_at", "role", "image_count"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "review_required",
+            "created_at",
+            "updated_at",
+            "role",
+            "image_count",
+        ]
 
 
 class ProjectCreateInput(serializers.Serializer):
@@ -24,6 +33,10 @@ class ProjectCreateInput(serializers.Serializer):
 class ProjectUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
+    review_required = serializers.BooleanField(
+        required=False,
+        help_text="A review stage: completing submits an image, a reviewer accepts or rejects it.",
+    )
 
 
 class ProjectStateOutput(serializers.ModelSerializer):
@@ -157,6 +170,12 @@ class ImageOutput(serializers.ModelSerializer):
         "in its source (folder path, blob name after the prefix's folder, URL). `path` is "
         "where it is stored, kept for older clients.",
     )
+    open_issues = serializers.SerializerMethodField(
+        help_text="How many unresolved issues the image has (in the overview; null elsewhere)."
+    )
+
+    def get_open_issues(self, image) -> int | None:
+        return getattr(image, "open_issues", None)
 
     class Meta:
         model = Image
@@ -177,6 +196,8 @@ class ImageOutput(serializers.ModelSerializer):
             "has_manual_prediction",
             "has_manual_edit",
             "completed",
+            "review_state",
+            "open_issues",
             "added_at",
             "opened_at",
             "edited_at",

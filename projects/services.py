@@ -45,7 +45,13 @@ def project_create(*, name: str, description: str = "", owner) -> Project:
     return project
 
 
-def project_update(*, project: Project, name: str | None = None, description: str | None = None):
+def project_update(
+    *,
+    project: Project,
+    name: str | None = None,
+    description: str | None = None,
+    review_required: bool | None = None,
+):
     if name is not None:
         name = name.strip()
         if not name:
@@ -55,6 +61,8 @@ def project_update(*, project: Project, name: str | None = None, description: st
         project.name = name
     if description is not None:
         project.description = description
+    if review_required is not None:
+        project.review_required = review_required
     project.save()
     return project
 
@@ -157,6 +165,7 @@ POOL_FILTERS: dict[str, Callable[[Any], Any]] = {
         flag: _choice("", "true", "false")
         for flag in ("has_automask", "has_manual_prediction", "has_manual_edit", "completed")
     },
+    "open_issues": _choice("", "true"),
 }
 
 

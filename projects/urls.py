@@ -1,6 +1,7 @@
 from django.urls import path
 
 from projects import api, views
+from projects.review import views as review_views
 
 app_name = "projects"
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("projects/<id:project_id>/sources/", views.sources_panel, name="sources"),
     path("projects/<id:project_id>/members/", views.members_panel, name="members"),
     path("projects/<id:project_id>/images/<id:image_id>/", views.editor, name="editor"),
+    path("projects/<id:project_id>/review/", review_views.review_start, name="review"),
 ]
 
 api_urlpatterns = [

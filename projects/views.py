@@ -94,6 +94,7 @@ def pool_panel(request: HttpRequest, project_id: int) -> HttpResponse:
         available=available,
         flags=flags,
         search=query.get("search", "").strip(),
+        open_issues=True if query.get("open_issues") == "true" else None,
     )
     count = images.count()
     offset_text = query.get("offset", "")

@@ -10,9 +10,16 @@ from typing import Any
 
 from tests.conftest import Team
 
-ROLES = ["owner", "annotator", "viewer", "outsider", "anonymous"]
-RANK = {"viewer": 1, "annotator": 2, "owner": 3}
-NEED_RANK = {"view": 1, "edit": 2, "own": 3}
+ROLES = ["owner", "annotator", "reviewer", "viewer", "outsider", "anonymous"]
+# Which member roles each need lets through; a reviewer sees what a viewer sees, comments,
+# accepts and rejects, and draws nothing.
+ALLOWED = {
+    "view": {"owner", "annotator", "reviewer", "viewer"},
+    "comment": {"owner", "annotator", "reviewer"},
+    "edit": {"owner", "annotator"},
+    "review": {"owner", "reviewer"},
+    "own": {"owner"},
+}
 
 
 @dataclass
@@ -34,8 +41,8 @@ class Scene:
 class Route:
     name: str  # namespaced URL name
     method: str  # get, post, patch, put, delete
-    # view / edit / own: member roles of the scene's project; login: any signed-in user;
-    # public: anyone.
+    # view / comment / edit / review / own: member roles of the scene's project (ALLOWED);
+    # login: any signed-in user; public: anyone.
     need: str
     kwargs: Callable[[Scene], dict] = lambda scene: {}
     data: Callable[[Scene], Any] | None = None

@@ -45,6 +45,7 @@ class Team:
     viewer: object
     outsider: object
     other_project: object
+    reviewer: object = None
 
     def user(self, role: str):
         return getattr(self, role) if role != "anonymous" else None
@@ -81,7 +82,9 @@ def team(make_user) -> Team:
     services.member_set(project=project, user=annotator, role=Role.ANNOTATOR)
     services.member_set(project=project, user=viewer, role=Role.VIEWER)
     other = services.project_create(name="Elsewhere", owner=outsider)
-    return Team(project, owner, annotator, viewer, outsider, other)
+    reviewer = make_user("rita")
+    services.member_set(project=project, user=reviewer, role=Role.REVIEWER)
+    return Team(project, owner, annotator, viewer, outsider, other, reviewer)
 
 
 @pytest.fixture

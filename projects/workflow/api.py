@@ -326,6 +326,7 @@ class OverviewApi(WorkflowApi):
             OpenApiParameter("source", OpenApiTypes.INT),
             OpenApiParameter("available", OpenApiTypes.BOOL),
             OpenApiParameter("search", OpenApiTypes.STR),
+            OpenApiParameter("open_issues", OpenApiTypes.BOOL),
             *[OpenApiParameter(flag, OpenApiTypes.BOOL) for flag in selectors.OVERVIEW_FLAGS],
         ],
         responses=ImageOutput(many=True),
@@ -347,6 +348,7 @@ class OverviewApi(WorkflowApi):
             available=_flag(query.get("available"), "available"),
             flags={f: v for f, v in flags.items() if v is not None},
             search=query.get("search", "").strip(),
+            open_issues=_flag(query.get("open_issues"), "open_issues"),
         )
         paginator = self.pagination_class()
         ids = paginator.paginate_queryset(images.values_list("id", flat=True), request, self)

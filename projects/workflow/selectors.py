@@ -6,10 +6,11 @@ answers in milliseconds on a pool of 100,000 images.
 
 from typing import Literal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from projects.models import (
     AutomaskRun,
+    Comment,
     EditHistory,
     EditStep,
     Image,
@@ -17,6 +18,7 @@ from projects.models import (
     MaskObject,
     Prediction,
     Project,
+    ReviewState,
     Source,
 )
 
@@ -56,8 +58,9 @@ def next_unprocessed(*, project: Project, current_id: int | None) -> Image | Non
     """The next white image after `current_id`, wrapping round; failing that, the next yellow
     one; None when every image is completed."""
     start = current_id or 0
+    waiting = navigable(project.pk).exclude(review_state=ReviewState.SUBMITTED)
     for status in (ImageStatus.UNPROCESSED, ImageStatus.IN_PROGRESS):
-        candidates = navigable(project.pk).filter(status=status).exclude(id=start)
+        candidates = waiting.filter(status=status).exclude(id=start)
         found = candidates.filter(id__gt=start).order_by("id").first()
         found = found or candidates.filter(id__lt=start).order_by("id").first()
         if found is not None:
@@ -91,6 +94,7 @@ def pool_overview(
     flags: dict[str, bool] | None = None,
     include_removed: bool = False,
     search: str = "",
+    open_issues: bool | None = None,
 ) -> QuerySet[Image]:
     images = Image.objects.filter(project=project)
     if not include_removed:
@@ -107,16 +111,36 @@ def pool_overview(
         images = images.filter(**{flag: value})
     if search:
         images = images.filter(Q(path__icontains=search) | Q(key=search))
+    if open_issues is not None:
+        with_issues = Q(id__in=open_issue_rows().values("image_id"))
+        images = images.filter(with_issues) if open_issues else images.exclude(with_issues)
     return images.order_by("id")
+
+
+def open_issue_rows() -> QuerySet[Comment]:
+    return Comment.objects.filter(is_issue=True, parent__isnull=True, resolved_at__isnull=True)
 
 
 def images_by_id(ids) -> list[Image]:
     """The full rows of one overview page, in pool order.
 
     The page's ids come from the covering index first; joining sources for only those rows
-    keeps deep pages as fast as the first.
+    keeps deep pages as fast as the first. Each row says how many open issues it has.
     """
-    return list(Image.objects.filter(id__in=list(ids)).select_related("source").order_by("id"))
+    issues = Count(
+        "comments",
+        filter=Q(
+            comments__is_issue=True,
+            comments__parent__isnull=True,
+            comments__resolved_at__isnull=True,
+        ),
+    )
+    return list(
+        Image.objects.filter(id__in=list(ids))
+        .select_related("source")
+        .annotate(open_issues=issues)
+        .order_by("id")
+    )
 
 
 def image_records(image: Image) -> dict:

@@ -40,6 +40,7 @@ class ImageStateOutput(serializers.ModelSerializer):
             "version",
             "status",
             "completed",
+            "review_state",
             "has_automask",
             "has_manual_prediction",
             "has_manual_edit",

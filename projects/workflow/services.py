@@ -29,10 +29,11 @@ from projects.models import (
     MaskObject,
     Prediction,
     Project,
+    ReviewState,
     Role,
 )
 from projects.sources import reader
-from projects.workflow import claims
+from projects.workflow import claims, submission
 from projects.workflow.selectors import image_step, navigable, next_unprocessed
 
 UNDO_DEPTH = 100
@@ -91,6 +92,7 @@ def _announce(image: Image, user) -> None:
         "image_id": image.pk,
         "version": image.version,
         "status": image.status,
+        "review_state": image.review_state,
         "by": user.username,
     }
     transaction.on_commit(lambda: publish(project_group(image.project_id), "image.changed", data))
@@ -382,7 +384,16 @@ def _travel(*, image: Image, user, version: int, undo: bool) -> Image:
 
 
 def image_set_completed(*, image: Image, user, completed: bool) -> Image:
-    """Mark the image completed (green) or not; this does not touch its annotations."""
+    """Mark the image completed (green) or not; this does not touch its annotations. With a
+    review stage, completing submits the image for review and un-completing withdraws it."""
+    if image.project.review_required:
+        with transaction.atomic():
+            if completed:
+                image = submission.image_submit(image=image, user=user)
+            else:
+                image = submission.image_withdraw(image=image, user=user)
+            _announce(image, user)
+        return image
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image.pk)
         image.completed = completed
@@ -403,10 +414,16 @@ def next_unprocessed_for(*, project: Project, user, current_id: int | None) -> I
     role = access.role_in_project(user, project.pk)
     if role not in claims.CLAIMING_ROLES:
         return next_unprocessed(project=project, current_id=current_id)
+    images = navigable(project.pk).exclude(review_state=ReviewState.SUBMITTED)
+    returned = submission.rejected_for(
+        images, project_id=project.pk, user=user, current_id=current_id
+    )
+    if returned is not None:
+        return returned
     return claims.next_for(
         project=project,
         user=user,
-        images=navigable(project.pk),
+        images=images,
         current_id=current_id,
         is_owner=role == Role.OWNER,
     )

@@ -10,7 +10,11 @@ function settingsMessage(text, error = false) {
 
 async function save() {
   const form = $("#settings-form");
-  const result = await api("PATCH", `/api/projects/${P}/`, { name: form.name.value.trim(), description: form.description.value });
+  const result = await api("PATCH", `/api/projects/${P}/`, {
+    name: form.name.value.trim(),
+    description: form.description.value,
+    review_required: form.review_required.checked,
+  });
   if (!result.ok) return settingsMessage(errorMessage(result), true);
   $("#project-name").textContent = result.data.name;
   document.title = `${result.data.name} · Annotator`;
