@@ -17,10 +17,12 @@ from django.utils import timezone
 
 from inference.services.predictions import embedding_prepare_enqueue
 from projects import access
+from projects.activity import activity_record
 from projects.encoding import mask_to_rle, rle_to_mask
 from projects.errors import Conflict, ImageNotReadable
 from projects.events import project_group, publish
 from projects.models import (
+    ActivityEvent,
     AutomaskMask,
     EditHistory,
     EditStep,
@@ -32,6 +34,7 @@ from projects.models import (
     ReviewState,
     Role,
 )
+from projects.quality.services import score_submission
 from projects.sources import reader
 from projects.workflow import claims, submission
 from projects.workflow.selectors import image_step, navigable, next_unprocessed
@@ -120,8 +123,38 @@ def snapshot(obj: MaskObject | None) -> dict | None:
     }
 
 
+STEP_ACTIONS = {
+    EditStep.Kind.CREATE: "object.created",
+    EditStep.Kind.BRUSH: "object.painted",
+    EditStep.Kind.ERASER: "object.painted",
+    EditStep.Kind.POLYGON: "object.painted",
+    EditStep.Kind.REPLACE: "object.replaced",
+    EditStep.Kind.LABEL: "object.labelled",
+    EditStep.Kind.DELETE: "object.deleted",
+}
+
+
+def _step_activity(image: Image, user, kind: str, object_id: int, after: dict | None):
+    data: dict = {"tool": kind} if STEP_ACTIONS[kind] == "object.painted" else {}
+    if after is not None and kind in (EditStep.Kind.CREATE, EditStep.Kind.LABEL):
+        data.update(label_id=after["label_id"], name=after["name"])
+    if kind == EditStep.Kind.CREATE and after is not None:
+        data["origin"] = after["origin"]
+    return ActivityEvent(
+        project_id=image.project_id,
+        image_id=image.pk,
+        object_id=object_id,
+        user=user,
+        action=STEP_ACTIONS[kind],
+        data=data,
+    )
+
+
 def _record_steps(image: Image, user, steps: list[tuple[str, int, dict | None, dict | None]]):
-    """Add one batch of undo steps and drop what can no longer be redone."""
+    """Add one batch of undo steps and drop what can no longer be redone; log each step."""
+    ActivityEvent.objects.bulk_create(
+        _step_activity(image, user, kind, oid, after) for kind, oid, _, after in steps
+    )
     EditStep.objects.filter(image=image, user=user, undone=True).delete()
     batch = uuid.uuid4()
     EditStep.objects.bulk_create(
@@ -379,6 +412,14 @@ def _travel(*, image: Image, user, version: int, undo: bool) -> Image:
             )
         _restore(image, step.object_id, target, user)
     EditStep.objects.filter(batch=last.batch).update(undone=undo)
+    activity_record(
+        project_id=image.project_id,
+        user=user,
+        action="edit.undone" if undo else "edit.redone",
+        image_id=image.pk,
+        object_id=steps[0].object_id if len(steps) == 1 else None,
+        objects=[step.object_id for step in steps],
+    )
     _changed(image, user)
     return image
 
@@ -396,6 +437,7 @@ def image_set_completed(*, image: Image, user, completed: bool) -> Image:
         return image
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image.pk)
+        changed = image.completed != completed
         image.completed = completed
         image.refresh_status()
         image.save(update_fields=["completed", "status"])
@@ -404,6 +446,16 @@ def image_set_completed(*, image: Image, user, completed: bool) -> Image:
             claims.claim_release(image_id=image.pk, user_id=user.pk)
         else:
             claims.claim_renew(image_id=image.pk, user_id=user.pk)
+        if changed:
+            activity_record(
+                project_id=image.project_id,
+                user=user,
+                action="image.completed" if completed else "image.reopened",
+                image_id=image.pk,
+                objects=MaskObject.objects.filter(image=image).count(),
+            )
+            if completed:
+                score_submission(image=image, user=user)
         _announce(image, user)
     return image
 
@@ -452,7 +504,11 @@ def image_open(*, image: Image, user) -> OpenedImage:
         reader.check_and_remember(image, reader.read_or_flag(image))
     except (reader.ImageUnavailable, reader.ImageInvalid) as error:
         raise ImageNotReadable(f"The image cannot be read: {error}") from None
-    Image.objects.filter(pk=image.pk).update(opened_at=timezone.now())
+    with transaction.atomic():
+        Image.objects.filter(pk=image.pk).update(opened_at=timezone.now())
+        activity_record(
+            project_id=image.project_id, user=user, action="image.opened", image_id=image.pk
+        )
     image.refresh_from_db()
     if claims.can_claim(user, image.project_id):
         claims.claim_take(image=image, user=user)
