@@ -123,7 +123,7 @@ def snapshot(obj: MaskObject | None) -> dict | None:
     }
 
 
-STEP_ACTIONS = {
+STEP_ACTIONS: dict[str, str] = {
     EditStep.Kind.CREATE: "object.created",
     EditStep.Kind.BRUSH: "object.painted",
     EditStep.Kind.ERASER: "object.painted",
