@@ -36,11 +36,6 @@ MAX_YAML_BYTES = 2**20
 MAX_REPORTED = 1_000  # entries of each list of the report
 UNLABELED = "unlabeled"
 BACKGROUND = {"background", "_background_", "__background__"}
-BRUSH_MISSING = (
-    "Label Studio brush masks are not imported: their RLE decoder comes with "
-    "label-studio-converter, which needs pandas, nltk and lxml; export polygons from "
-    "Label Studio, or a COCO file."
-)
 
 
 class ImportRefused(ValueError):
@@ -424,7 +419,7 @@ def _studio_result(
     if entry.size is None:
         entry.size = _size(result.get("original_height"), result.get("original_width"))
     if kind in BRUSHES:
-        parsed.refuse(where, BRUSH_MISSING, entry.where)
+        _studio_brush(value, kind, where, score, result, entry, parsed)
         return
     if kind not in POLYGONS:
         parsed.refuse(where, f"A {_short(kind)} result is not a mask.", entry.where)
@@ -444,6 +439,30 @@ def _studio_result(
             where=where,
             shape=Shape("percent", [flat]),
             label=label,
+            score=_score(result.get("score")) if score is None else score,
+        ),
+    )
+
+
+def _studio_brush(
+    value: dict,
+    kind: str,
+    where: str,
+    score: float | None,
+    result: dict,
+    entry: Entry,
+    parsed: Parsed,
+) -> None:
+    if value.get("format") != "rle" or not isinstance(value.get("rle"), list):
+        parsed.refuse(where, "A brush result holds its mask as value.rle, format rle.", entry.where)
+        return
+    labels = value.get("brushlabels" if kind == "brushlabels" else "labels")
+    parsed.add(
+        entry,
+        Annotation(
+            where=where,
+            shape=Shape("brush", value["rle"]),
+            label=_label(labels[0]) if isinstance(labels, list) and labels else None,
             score=_score(result.get("score")) if score is None else score,
         ),
     )

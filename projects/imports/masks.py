@@ -18,6 +18,7 @@ from PIL import Image as PILImage
 from pycocotools import mask as mask_utils
 
 from projects.encoding import mask_to_rle
+from projects.exports.brush import BrushError, brush_decode
 
 # One annotation's polygons together; more is refused as a hostile file.
 MAX_VERTICES = 100_000
@@ -223,6 +224,11 @@ class Shape:
             rle = polygon_shape(self.data, height, width, scale=(width / 100, height / 100))
         elif self.kind == "png":
             rle = self._png(height, width)
+        elif self.kind == "brush":
+            try:
+                rle = mask_to_rle(brush_decode(self.data, height, width))
+            except BrushError as error:
+                raise InvalidShape(str(error)) from None
         else:
             raise InvalidShape(f"Unknown shape {self.kind!r}.")
         if not int(mask_utils.area(_coded(rle))):
