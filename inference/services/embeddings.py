@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from inference import engine, selectors
+from inference.embeddings import embedding_store
 from inference.refs import ModelRef
-from inference.services.predictions import Pixels
+from inference.services.predictions import Pixels, image_unavailable
 from projects.jobs import (
     JOB_TASKS,
     PACE,
@@ -37,6 +40,7 @@ from projects.jobs import (
     task_send,
 )
 from projects.models import Image, ImageStatus, Job, Project, Source
+from projects.sources import reader
 
 logger = logging.getLogger(__name__)
 
@@ -200,8 +204,38 @@ def on_job_saved(sender, instance: Job, raw: bool = False, **kwargs):
 # The job
 
 
+class _Decoded(Pixels):
+    """Pixels decoded ahead, on the run's decoding thread: the first call takes them and
+    records the image's size and content key, as a read on the spot would."""
+
+    def __init__(self, image: Image, decoding: Future[reader.DecodedImage]) -> None:
+        super().__init__(image)
+        self.decoding = decoding
+
+    def __call__(self) -> np.ndarray:
+        if self._rgb is None:
+            try:
+                decoded = self.decoding.result()
+            except reader.ImageInvalid as error:
+                self.image.mark_unavailable(str(error))
+                raise image_unavailable(error) from None
+            reader.remember(self.image, decoded.width, decoded.height, decoded.key)
+            self._rgb = decoded.rgb
+        return self._rgb
+
+
+def _load(image_id: int) -> Image | None:
+    related = ("project", "source", "source__credential")
+    return Image.objects.select_related(*related).filter(pk=image_id).first()
+
+
 class _Run:
-    """One run of a preparation job: what it did, stepped into its progress."""
+    """One run of a preparation job: what it did, stepped into its progress.
+
+    While an image encodes, the next one's bytes are decoded (and hashed) on a thread of
+    the run's own, so the encoder does not wait for the decoder: on a GPU worker the two
+    overlap entirely. Reading the bytes and every database write stay on the job's thread.
+    """
 
     def __init__(self, progress: JobProgress, model: Any, ref: ModelRef) -> None:
         self.progress = progress
@@ -212,12 +246,18 @@ class _Run:
         self.skipped = 0
         self.failed: list[str] = []
         self.pace = pace_start(time.time())
+        self.decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embeddings-decode")
+        self.ahead: tuple[Image, Pixels] | None = None
 
-    def image(self, image_id: int) -> None:
-        image = Image.objects.select_related("project", "source").filter(pk=image_id).first()
+    def close(self) -> None:
+        self.decoder.shutdown(wait=True, cancel_futures=True)
+
+    def image(self, image_id: int, next_id: int | None = None) -> None:
+        image, pixels = self._taken(image_id)
         if image is not None:
             self._check_model(image.project)
-            outcome = self._prepare(image)
+            self._decode_ahead(next_id)
+            outcome = self._prepare(image, pixels)
             if outcome == "computed":
                 self.computed += 1
                 self.pace = pace_step(self.pace, time.time())
@@ -231,11 +271,37 @@ class _Run:
             result=self.result(),
         )
 
-    def _prepare(self, image: Image) -> str:
-        pixels = Pixels(image)
+    def _taken(self, image_id: int) -> tuple[Image | None, Pixels | None]:
+        """The image and its pixels: those decoded ahead when they were, else a lazy read."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead[0].pk == image_id:
+            return ahead
+        image = _load(image_id)
+        return image, (Pixels(image) if image is not None else None)
+
+    def _decode_ahead(self, image_id: int | None) -> None:
+        """Start decoding the next image, unless its features are stored already (then it
+        is skipped without a read) or its bytes cannot be read (its turn reports that)."""
+        image = _load(image_id) if image_id is not None else None
+        if image is None:
+            return
+        if image.key and embedding_store().contains(self.ref.cache_key, image.key):
+            self.ahead = (image, Pixels(image))
+            return
         try:
-            if not image.key:
-                pixels()  # the first read records the image's key
+            data = reader.read_or_flag(image)
+        except reader.ImageUnavailable:
+            self.ahead = (image, Pixels(image))
+            return
+        self.ahead = (image, _Decoded(image, self.decoder.submit(reader.decode, data)))
+
+    def _prepare(self, image: Image, pixels: Pixels | None) -> str:
+        pixels = pixels or Pixels(image)
+        try:
+            if not image.key or isinstance(pixels, _Decoded):
+                # The first read records the image's key; pixels decoded ahead hold the
+                # key of the bytes as they are now, which a changed file does not keep.
+                pixels()
             return self.model.prepare(image.key, pixels)
         except ValidationError as error:
             self.failed.append(f"{image.path}: {' '.join(error.messages)}"[:300])
@@ -282,14 +348,16 @@ def embeddings_run(*, job_id: int) -> None:
         progress.step(done=0, result=run.result(), force=True)
         try:
             while todo := [pk for pk in ids if pk not in run.done]:
-                for image_id in todo:
-                    run.image(image_id)
+                for image_id, next_id in zip(todo, [*todo[1:], None], strict=True):
+                    run.image(image_id, next_id)
                 ids = list(job_images(job).values_list("pk", flat=True))  # added meanwhile
                 run.total(ids)
         except JobCancelled:
             raise JobCancelled(
                 f"Cancelled; {len(run.done)} of {job.total} images are prepared and kept."
             ) from None
+        finally:
+            run.close()
         progress.step(done=len(run.done), result=run.result(), force=True)
         failed = f" {len(run.failed)} could not be read." if run.failed else ""
         return (

@@ -150,7 +150,7 @@ def prompt_validate(
     )
 
 
-def _image_unavailable(error: Exception) -> ValidationError:
+def image_unavailable(error: Exception) -> ValidationError:
     return ValidationError({"image": f"The image cannot be read: {error}"})
 
 
@@ -166,7 +166,7 @@ class Pixels:
             try:
                 self._rgb = reader.load(self.image).rgb
             except (reader.ImageUnavailable, reader.ImageInvalid) as error:
-                raise _image_unavailable(error) from None
+                raise image_unavailable(error) from None
         return self._rgb
 
 
