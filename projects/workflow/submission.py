@@ -13,6 +13,7 @@ from projects import access
 from projects.activity import activity_record
 from projects.errors import Conflict
 from projects.models import Comment, EditHistory, Image, MaskObject, ReviewState, Role
+from projects.quality.services import score_submission
 from projects.workflow import claims
 
 ISSUES_NAMED = 3
@@ -72,6 +73,7 @@ def image_submit(*, image: Image, user) -> Image:
             image_id=image.pk,
             objects=MaskObject.objects.filter(image=image).count(),
         )
+        score_submission(image=image, user=user)
     return image
 
 
