@@ -11,12 +11,13 @@ from annotator.api_schema import ApiSchema
 from annotator.ids import query_id
 from annotator.pagination import Pages
 from projects import access
-from projects.models import AutomaskMask, EditStep, ImageStatus, MaskObject
+from projects.models import AutomaskMask, EditStep, ImageStatus, MaskObject, Role
 from projects.serializers import ImageOutput
 from projects.workflow import claims, selectors, services
 from projects.workflow.masks import mask_from_client, polygon_mask
 from projects.workflow.serializers import (
     AssignInput,
+    AssignmentsOutput,
     AssignOutput,
     ChooseInput,
     CompleteAndNextOutput,
@@ -357,44 +358,62 @@ class OverviewApi(WorkflowApi):
 
 
 class AssignmentsApi(WorkflowApi):
-    """An owner hands images to annotators: listed ids, a filter of the pool, or the pool (or a
-    filter's images) split evenly among several people."""
+    """An owner hands images to annotators: listed ids, a filter of the pool, or either split
+    evenly among several people; `dry_run` says who would get how many first. GET says how
+    many images each person is assigned (only the caller's own, for those not owning)."""
 
     # Long id lists and nested filters are JSON, never form fields.
     parser_classes = [JSONParser]
+
+    @extend_schema(responses=AssignmentsOutput)
+    def get(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id)
+        images = selectors.navigable(project.pk)
+        owner = access.role_in_project(request.user, project.pk) == Role.OWNER
+        summary = {
+            "mine": claims.assigned_to(project, images, request.user),
+            "people": claims.assigned_counts(project, images) if owner else [],
+            "unassigned": claims.unassigned_to_do(project, images) if owner else None,
+        }
+        return Response(AssignmentsOutput(summary).data)
 
     @extend_schema(request=AssignInput, responses=AssignOutput)
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
         data = self.valid(AssignInput, request)
+        ids = self._scope(project, data)
         if "split" in data:
             users = [claims.assignee(project, name) for name in data["split"]]
-            ids = self._filtered(project, data.get("filter") or {})
-            counts = claims.assign_split(
-                project=project, by=request.user, users=users, image_ids=ids
-            )
-            return Response(AssignOutput({"assigned": counts}).data)
-        user = claims.assignee(project, data["user"])
-        if "image_ids" in data:
-            ids = claims.images_of_project(project, data["image_ids"])
         else:
-            ids = self._filtered(project, data["filter"])
-        count = claims.assign(project=project, by=request.user, user=user, image_ids=ids)
-        return Response(AssignOutput({"assigned": {user.username: count}}).data)
+            users = [claims.assignee(project, data["user"])]
+        if data["dry_run"]:
+            plan = claims.split_plan(users, ids)
+            counts = {user.username: len(part) for user, part in plan}
+            return Response(AssignOutput({"assigned": counts, "dry_run": True}).data)
+        counts = claims.assign_split(project=project, by=request.user, users=users, image_ids=ids)
+        return Response(AssignOutput({"assigned": counts}).data)
 
     @extend_schema(request=UnassignInput, responses=UnassignOutput)
     def delete(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
         data = self.valid(UnassignInput, request)
-        user = None
-        if "user" in data:
-            user = claims.assignee_known(data["user"])
-        count = claims.unassign(
-            project=project, by=request.user, image_ids=data.get("image_ids"), user=user
-        )
-        return Response(UnassignOutput({"unassigned": count}).data)
+        names = [data["user"]] if "user" in data else data.get("users")
+        users = [claims.assignee_known(name) for name in names] if names else None
+        ids = self._scope(project, data) if {"image_ids", "filter"} & set(data) else None
+        if data["dry_run"]:
+            counts = claims.taken_back(claims.assignments_in(project, image_ids=ids, users=users))
+        else:
+            counts = claims.unassign(project=project, by=request.user, image_ids=ids, users=users)
+        answer = {"unassigned": sum(counts.values()), "taken_from": counts}
+        if data["dry_run"]:
+            answer["dry_run"] = True
+        return Response(UnassignOutput(answer).data)
 
     @staticmethod
-    def _filtered(project, filters: dict) -> list[int]:
+    def _scope(project, data: dict) -> list[int]:
+        """The images asked for: listed ids, a filter's, or the whole pool."""
+        if "image_ids" in data:
+            return claims.images_of_project(project, data["image_ids"])
+        filters = data.get("filter") or {}
         images = claims.pool_filtered(project, selectors.navigable(project.pk), filters)
         return list(images.values_list("id", flat=True))

@@ -11,17 +11,19 @@ is locked with SKIP LOCKED, so concurrent callers mostly pass each other without
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from annotator.messages import AssignmentChangedData
 from projects import access
-from projects.events import project_group, publish, user_group
+from projects.events import notify_user, project_group, publish, user_group
 from projects.models import Image, ImageAssignment, ImageClaim, ImageStatus, Project, Role
 
 RETRIES = 50  # candidates tried before giving up; each failure is another annotator's win
@@ -154,14 +156,24 @@ FILTER_FLAGS = ("has_automask", "has_manual_prediction", "has_manual_edit", "com
 
 
 def pool_filtered(project: Project, images, filters: dict):
-    """The images of `images` matching an overview-like filter (status, source, flags)."""
+    """The images of `images` matching the pool panel's filters (status, source, availability,
+    flags, a path search) and whether someone is assigned them."""
     if filters.get("status"):
         images = images.filter(status=filters["status"])
     if filters.get("source") is not None:
         images = images.filter(source_id=filters["source"])
+    if filters.get("available") is not None:
+        images = images.filter(available=filters["available"])
     for flag in FILTER_FLAGS:
         if filters.get(flag) is not None:
             images = images.filter(**{flag: filters[flag]})
+    if filters.get("assigned") is not None:
+        taken = Q(
+            id__in=ImageAssignment.objects.filter(image__project_id=project.pk).values("image_id")
+        )
+        images = images.filter(taken) if filters["assigned"] else images.exclude(taken)
+    if filters.get("search"):
+        images = images.filter(Q(path__icontains=filters["search"]) | Q(key=filters["search"]))
     return images.order_by("id")
 
 
@@ -195,44 +207,118 @@ def images_of_project(project: Project, image_ids: list[int]) -> list[int]:
 
 
 @transaction.atomic
-def assign(*, project: Project, by, user, image_ids: list[int]) -> int:
-    """Assign the images to `user`, replacing whoever had them; how many were assigned."""
+def assign(*, project: Project, by, user, image_ids: list[int], notify: bool = True) -> int:
+    """Assign the images to `user`, replacing whoever had them; how many were assigned. With
+    `notify`, the person is told of the images that were not theirs already."""
+    had = set(
+        ImageAssignment.objects.filter(image_id__in=image_ids, user_id=user.pk).values_list(
+            "image_id", flat=True
+        )
+    )
     ImageAssignment.objects.filter(image_id__in=image_ids).delete()
     now = timezone.now()
     ImageAssignment.objects.bulk_create(
         ImageAssignment(image_id=pk, user=user, assigned_by=by, assigned_at=now) for pk in image_ids
     )
     _announce_assignment(project, user=user, count=len(image_ids), by=by, assigned=True)
+    new = len(image_ids) - len(had)
+    if notify and new and user.pk != by.pk:
+        _notice(project, user=user, kind="assigned", count=new)
     return len(image_ids)
 
 
-def assign_split(*, project: Project, by, users: list, image_ids: list[int]) -> dict[str, int]:
-    """Split the images evenly among `users`, in pool order: consecutive runs, the first
+def split_plan(users: list, image_ids: list[int]) -> list[tuple[Any, list[int]]]:
+    """The images split evenly among `users`, in pool order: consecutive runs, the first
     users taking one more when the count does not divide."""
     share, extra = divmod(len(image_ids), len(users))
-    counts, start = {}, 0
+    plan, start = [], 0
+    for index, user in enumerate(users):
+        end = start + share + (1 if index < extra else 0)
+        plan.append((user, image_ids[start:end]))
+        start = end
+    return plan
+
+
+def assign_split(*, project: Project, by, users: list, image_ids: list[int]) -> dict[str, int]:
+    counts = {}
     with transaction.atomic():
-        for index, user in enumerate(users):
-            end = start + share + (1 if index < extra else 0)
-            counts[user.username] = assign(
-                project=project, by=by, user=user, image_ids=image_ids[start:end]
-            )
-            start = end
+        for user, ids in split_plan(users, image_ids):
+            counts[user.username] = assign(project=project, by=by, user=user, image_ids=ids)
     return counts
 
 
-@transaction.atomic
-def unassign(*, project: Project, by, image_ids: list[int] | None = None, user=None) -> int:
+def assignments_in(project: Project, *, image_ids: list[int] | None = None, users=None):
+    """The assignment rows of the project, of these images and these people when given."""
     rows = ImageAssignment.objects.filter(image__project_id=project.pk)
     if image_ids is not None:
         rows = rows.filter(image_id__in=image_ids)
-    if user is not None:
-        rows = rows.filter(user=user)
+    if users is not None:
+        rows = rows.filter(user__in=users)
+    return rows
+
+
+def taken_back(rows) -> dict[str, int]:
+    """How many of the rows each person holds, by username."""
+    counted = rows.values("user__username").annotate(n=Count("id")).order_by("user__username")
+    return {row["user__username"]: row["n"] for row in counted}
+
+
+@transaction.atomic
+def unassign(
+    *, project: Project, by, image_ids: list[int] | None = None, users=None
+) -> dict[str, int]:
+    """Take the images back (of these people only, when given); how many from each."""
+    rows = assignments_in(project, image_ids=image_ids, users=users)
     per_user = dict(rows.values("user_id").annotate(n=Count("id")).values_list("user_id", "n"))
-    count, _ = rows.delete()
+    counts = taken_back(rows)
+    rows.delete()
     for member in get_user_model().objects.filter(pk__in=per_user):
         _announce_assignment(project, user=member, count=per_user[member.pk], by=by, assigned=False)
-    return count
+        if member.pk != by.pk:
+            _notice(project, user=member, kind="unassigned", count=per_user[member.pk])
+    return counts
+
+
+def assigned_counts(project: Project, images, *, user=None) -> list[dict]:
+    """Per assignee (or only `user`): how many of `images` they are assigned, and how many
+    of those are completed, by username."""
+    rows = ImageAssignment.objects.filter(image__in=images)
+    if user is not None:
+        rows = rows.filter(user_id=user.pk)
+    done = Count("id", filter=Q(image__status=ImageStatus.COMPLETED))
+    counted = (
+        rows.values("user__username")
+        .annotate(assigned=Count("id"), completed=done)
+        .order_by("user__username")
+    )
+    return [
+        {
+            "username": row["user__username"],
+            "assigned": row["assigned"],
+            "completed": row["completed"],
+        }
+        for row in counted
+    ]
+
+
+def assigned_to(project: Project, images, user) -> dict:
+    found = assigned_counts(project, images, user=user)
+    return found[0] if found else {"username": user.username, "assigned": 0, "completed": 0}
+
+
+def unassigned_to_do(project: Project, images) -> int:
+    return pool_filtered(project, images, {"assigned": False, "completed": False}).count()
+
+
+def _notice(project: Project, *, user, kind: str, count: int) -> None:
+    many = count != 1
+    what = f"{count} image{'s' if many else ''} in {project.name}"
+    if kind == "assigned":
+        text = f"{what} {'were' if many else 'was'} assigned to you"
+    else:
+        text = f"{what} {'are' if many else 'is'} no longer assigned to you"
+    url = reverse("projects:detail", kwargs={"project_id": project.pk})
+    notify_user(user.pk, kind=kind, text=text, project_id=project.pk, url=url, images=count)
 
 
 def _announce_assignment(project: Project, *, user, count: int, by, assigned: bool) -> None:

@@ -253,16 +253,24 @@ class HistoryOutput(serializers.Serializer):
 
 
 class AssignFilterInput(serializers.Serializer):
+    """The pool panel's filters, so that "the pool's current filter" picks what it shows."""
+
     status = serializers.ChoiceField(choices=ImageStatus.values, required=False, allow_null=True)
     source = IdField(required=False, allow_null=True)
+    available = serializers.BooleanField(required=False, allow_null=True)
     has_automask = serializers.BooleanField(required=False, allow_null=True)
     has_manual_prediction = serializers.BooleanField(required=False, allow_null=True)
     has_manual_edit = serializers.BooleanField(required=False, allow_null=True)
     completed = serializers.BooleanField(required=False, allow_null=True)
+    assigned = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Only images assigned to someone, or to no one."
+    )
+    search = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
 USERNAME = {"max_length": 150}
 MAX_IMAGES = 100_000
+DRY_RUN_HELP = "Only say what would change; change nothing."
 
 
 class AssignInput(serializers.Serializer):
@@ -276,21 +284,23 @@ class AssignInput(serializers.Serializer):
         required=False,
         allow_empty=False,
         max_length=1000,
-        help_text="Split the pool (or the filter's images) evenly among these, in pool order.",
+        help_text="Split the images (listed, a filter's, or the whole pool) evenly among these, "
+        "in pool order.",
     )
+    dry_run = serializers.BooleanField(required=False, default=False, help_text=DRY_RUN_HELP)
 
     def validate(self, data):
+        if "image_ids" in data and "filter" in data:
+            raise serializers.ValidationError("Send either image_ids or a filter.")
         if "split" in data:
-            if "user" in data or "image_ids" in data:
-                raise serializers.ValidationError(
-                    "With split, send only the usernames and optionally a filter."
-                )
+            if "user" in data:
+                raise serializers.ValidationError("Send either a user or split, not both.")
             if len(set(data["split"])) != len(data["split"]):
                 raise serializers.ValidationError({"split": "Name each person once."})
             return data
         if "user" not in data:
             raise serializers.ValidationError({"user": "Who should the images go to?"})
-        if ("image_ids" in data) == ("filter" in data):
+        if "image_ids" not in data and "filter" not in data:
             raise serializers.ValidationError("Send either image_ids or a filter.")
         return data
 
@@ -299,11 +309,26 @@ class UnassignInput(serializers.Serializer):
     image_ids = serializers.ListField(
         child=IdField(), required=False, allow_empty=False, max_length=MAX_IMAGES
     )
+    filter = AssignFilterInput(required=False, help_text="Take back the pool's images that match.")
     user = serializers.CharField(required=False, **USERNAME)
+    users = serializers.ListField(
+        child=serializers.CharField(**USERNAME),
+        required=False,
+        allow_empty=False,
+        max_length=1000,
+        help_text="Take images back from these people only.",
+    )
+    dry_run = serializers.BooleanField(required=False, default=False, help_text=DRY_RUN_HELP)
 
     def validate(self, data):
-        if "image_ids" not in data and "user" not in data:
-            raise serializers.ValidationError("Send image_ids, a user, or both.")
+        if "image_ids" in data and "filter" in data:
+            raise serializers.ValidationError("Send either image_ids or a filter.")
+        if "user" in data and "users" in data:
+            raise serializers.ValidationError("Send either a user or users, not both.")
+        if not {"image_ids", "filter", "user", "users"} & set(data):
+            raise serializers.ValidationError(
+                "Say which images (image_ids or a filter), whose (user or users), or both."
+            )
         return data
 
 
@@ -311,7 +336,26 @@ class AssignOutput(serializers.Serializer):
     assigned = serializers.DictField(
         child=serializers.IntegerField(), help_text="How many images each person was given."
     )
+    dry_run = serializers.BooleanField(required=False)
 
 
 class UnassignOutput(serializers.Serializer):
     unassigned = serializers.IntegerField()
+    taken_from = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many images each person gave back."
+    )
+    dry_run = serializers.BooleanField(required=False)
+
+
+class AssigneeOutput(serializers.Serializer):
+    username = serializers.CharField()
+    assigned = serializers.IntegerField(help_text="Images assigned to them in the pool.")
+    completed = serializers.IntegerField(help_text="Of those, how many are completed.")
+
+
+class AssignmentsOutput(serializers.Serializer):
+    mine = AssigneeOutput(help_text="The caller's own assignments.")
+    people = AssigneeOutput(many=True, help_text="Everyone's, for owners; empty for others.")
+    unassigned = serializers.IntegerField(
+        allow_null=True, help_text="Images to do that no one is assigned (owners only)."
+    )

@@ -223,9 +223,9 @@ def test_unassign_by_images_or_by_person(team, many, bea, api_client):
     assign(owner, team.project, split=["anna", "bea"])
     url = f"/api/projects/{team.project.pk}/assignments/"
     one = owner.delete(url, {"image_ids": [many[0].pk]}, format="json")
-    assert one.json() == {"unassigned": 1}
+    assert one.json() == {"unassigned": 1, "taken_from": {"anna": 1}}
     everyone_of_bea = owner.delete(url, {"user": "bea"}, format="json")
-    assert everyone_of_bea.json() == {"unassigned": 3}
+    assert everyone_of_bea.json() == {"unassigned": 3, "taken_from": {"bea": 3}}
     assert list(ImageAssignment.objects.values_list("user__username", flat=True)) == ["anna"] * 2
     assert owner.delete(url, {}, format="json").status_code == 400
     assert owner.delete(url, {"user": "nobody"}, format="json").status_code == 400
