@@ -149,7 +149,9 @@ def image_reject(
     submitter = image.submitted_by
     if submitter is not None:
         if access.role_in_project(submitter, image.project_id) in claims.CLAIMING_ROLES:
-            claims.assign(project=image.project, by=user, user=submitter, image_ids=[image.pk])
+            claims.assign(
+                project=image.project, by=user, user=submitter, image_ids=[image.pk], notify=False
+            )
         notify_user(
             submitter.pk,
             kind="rejected",
