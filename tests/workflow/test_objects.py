@@ -142,5 +142,6 @@ def test_other_members_hear_of_every_change(editor, django_capture_on_commit_cal
         "image_id": editor.image.pk,
         "version": editor.version,
         "status": "in_progress",
+        "review_state": "",
         "by": "anna",
     }
