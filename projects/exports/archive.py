@@ -30,11 +30,14 @@ from django.db import models
 from inference.prompts import RECORD_COLUMNS
 from projects.encoding import array_open
 from projects.models import (
+    ActivityEvent,
     AutomaskMask,
     AutomaskRun,
+    Comment,
     Credential,
     EditHistory,
     EditStep,
+    GroundTruthObject,
     Image,
     ImageAssignment,
     ImageClaim,
@@ -44,6 +47,8 @@ from projects.models import (
     Membership,
     Prediction,
     Project,
+    QualityScore,
+    Review,
     Source,
     UserProjectSettings,
 )
@@ -84,6 +89,9 @@ TABLES: tuple[Table, ...] = (
             "ui_settings",
         ),
         users=("created_by",),
+        excluded={
+            "review_required": "the review stage is not carried yet: set it again after a restore"
+        },
     ),
     Table("labels", Label, fields=("name", "color"), references={"project": "project"}),
     Table(
@@ -134,6 +142,13 @@ TABLES: tuple[Table, ...] = (
             "version",
         ),
         references={"project": "project", "source": "sources"},
+        excluded={
+            "review_state": "review decisions name users, and users differ between servers",
+            "submitted_by": "review decisions name users, and users differ between servers",
+            "submitted_at": "review decisions name users, and users differ between servers",
+            "ground_truth": "the reference objects are not carried yet: mark them again",
+            "honeypot": "the reference objects are not carried yet: mark them again",
+        },
     ),
     Table(
         "predictions",
@@ -196,6 +211,11 @@ EXCLUDED_MODELS = {
     UserProjectSettings: "a person's own view settings; users differ between servers",
     ImageClaim: "a lease a person holds on one server for minutes, while they work on an image",
     ImageAssignment: "who works on which image names users, and users differ between servers",
+    Review: "review decisions name users, and users differ between servers",
+    Comment: "comments are not carried yet; they name users, who differ between servers",
+    ActivityEvent: "the activity log of one server's users; exported as CSV instead",
+    GroundTruthObject: "the reference objects are not carried yet: mark them again",
+    QualityScore: "scores of one server's users against its reference objects",
 }
 
 

@@ -9,6 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.api_schema import ApiSchema, ErrorOutput
 from annotator.ids import query_id
 from projects import access
 from projects.models import Comment
@@ -43,7 +44,19 @@ def _decision(image, review) -> Response:
     return Response(DecisionOutput(body).data)
 
 
+class ReviewSchema(ApiSchema):
+    def error_answers(self, operation):
+        answers = super().error_answers(operation)
+        if self.method != "GET":
+            answers.append(
+                ("409", ErrorOutput, "The image is not in a state that allows this; see why.")
+            )
+        return answers
+
+
 class AcceptApi(APIView):
+    schema = ReviewSchema()
+
     @extend_schema(request=AcceptInput, responses=DecisionOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="review")
@@ -54,6 +67,8 @@ class AcceptApi(APIView):
 
 
 class RejectApi(APIView):
+    schema = ReviewSchema()
+
     @extend_schema(request=RejectInput, responses=DecisionOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="review")
@@ -67,6 +82,8 @@ class RejectApi(APIView):
 
 
 class ReopenApi(APIView):
+    schema = ReviewSchema()
+
     @extend_schema(request=None, responses=DecisionOutput)
     def post(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id, need="own")
@@ -75,6 +92,8 @@ class ReopenApi(APIView):
 
 
 class ReviewQueueApi(APIView):
+    schema = ReviewSchema()
+
     @extend_schema(
         parameters=[OpenApiParameter("from", OpenApiTypes.INT, description="skip this image")],
         responses=QueueOutput,
@@ -89,6 +108,8 @@ class ReviewQueueApi(APIView):
 
 
 class CommentsApi(APIView):
+    schema = ReviewSchema()
+
     @extend_schema(responses=CommentsOutput)
     def get(self, request, image_id: int):
         image = access.image_for_user(request.user, image_id)
@@ -124,6 +145,8 @@ class CommentsApi(APIView):
 
 
 class ResolveApi(APIView):
+    schema = ReviewSchema()
+
     @extend_schema(request=ResolveInput, responses=CommentOutput)
     def post(self, request, comment_id: int):
         comment = _comment_for_user(request.user, comment_id)

@@ -255,7 +255,9 @@ def test_restore_over_a_project_replaces_its_contents_and_keeps_its_members(
         restored = archive_import(path=archive, user=team.owner, project=annotated.project)
     assert restored.pk == annotated.project.pk
     assert snapshot(restored) == before
-    assert Membership.objects.filter(project=restored).count() == 3
+    assert (
+        Membership.objects.filter(project=restored).count() == 4
+    )  # owner, annotator, viewer, reviewer
     assert not (old_arrays & array_files())  # the replaced records' arrays are gone
 
 
