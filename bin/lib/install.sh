@@ -43,6 +43,24 @@ ensure_python_env() {
   echo "$stamp" > "$stamp_file"
 }
 
+READERS_VENV="$ROOT/.venv-readers"
+# Third-party readers the interoperability tests run in a subprocess: datumaro pins older
+# OpenCV and Pillow than the app, so it gets a virtualenv of its own.
+READERS=("datumaro==1.13.12")
+
+ensure_reader_env() {
+  local stamp_file="$READERS_VENV/.installed" stamp
+  stamp="$(printf '%s\n' "${READERS[@]}" | sha256sum | cut -c1-16)"
+  if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
+    return
+  fi
+  say "Installing the readers of the interoperability tests into .venv-readers"
+  [ -x "$READERS_VENV/bin/python" ] \
+    || python3.11 -m venv "$READERS_VENV" 2>/dev/null || python3 -m venv "$READERS_VENV"
+  "$READERS_VENV/bin/python" -m pip --disable-pip-version-check -q install "${READERS[@]}"
+  echo "$stamp" > "$stamp_file"
+}
+
 apt_install() {
   # Installs the Debian packages among "$@" that are missing.
   local missing=()

@@ -274,7 +274,9 @@ def _segmentation(rle: dict, options: ExportOptions) -> dict | list:
     if options.mask_form != "polygons" or options.polygon_convention == "edges":
         return coco_segmentation(rle, options.mask_form)
     polygons = polygons_of(rle_to_mask(rle), "centres", outer_only=False)
-    return polygons or {"size": list(rle["size"]), "counts": rle["counts"]}
+    # A hole: RLE, uncompressed, which the OpenCV readers that want centres (supervision)
+    # decode, as pycocotools does.
+    return polygons or coco_segmentation(rle, "uncompressed_rle")
 
 
 # Polygons ---------------------------------------------------------------------------------
@@ -282,9 +284,10 @@ def _segmentation(rle: dict, options: ExportOptions) -> dict | list:
 
 def polygons_of(mask: np.ndarray, convention: str, *, outer_only: bool) -> list[list[float]] | None:
     """One flat [x1, y1, ...] polygon per connected part of the mask. `edges`: vertices on
-    the pixel edges; `centres`: on the centres of the border pixels (a part too thin to
-    enclose an area there, one pixel or one line of pixels, is left out). With holes, None,
-    unless `outer_only`: then the outer contours alone."""
+    the pixel edges; `centres`: on the centres of the border pixels (a part of one pixel, or
+    one straight line of pixels, has fewer than three there: its last vertex is repeated, so
+    that OpenCV's fillPoly still draws it). With holes, None, unless `outer_only`: then the
+    outer contours alone."""
     if convention == "edges" and not outer_only:
         return mask_polygons(mask)
     rows = np.flatnonzero(mask.any(axis=1))
@@ -304,8 +307,9 @@ def polygons_of(mask: np.ndarray, convention: str, *, outer_only: bool) -> list[
             return None
         points = contour.reshape(-1, 2)
         points = ((points + 1) // 2 if convention == "edges" else points) + offset
-        if len(points) >= 3:
-            polygons.append(points.astype(float).ravel().tolist())
+        if len(points) < 3:
+            points = np.concatenate([points, points[-1:].repeat(3 - len(points), axis=0)])
+        polygons.append(points.astype(float).ravel().tolist())
     return polygons
 
 
