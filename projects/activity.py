@@ -5,9 +5,12 @@ holds exactly what was saved. Actions are dotted names, the thing then the verb
 ("object.created", "image.submitted", "image.rejected", "comment.added", ...).
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from projects.models import ActivityEvent
+
+BATCH = 500
 
 
 def activity_record(
@@ -26,4 +29,20 @@ def activity_record(
         user=user if getattr(user, "is_authenticated", False) else None,
         action=action,
         data=data,
+    )
+
+
+def activity_record_many(
+    *, project_id: int, user: Any, action: str, per_image: Iterable[tuple[int, dict]]
+) -> None:
+    """One row per image of a change made to many at once (an import): (image id, data)."""
+    who = user if getattr(user, "is_authenticated", False) else None
+    ActivityEvent.objects.bulk_create(
+        (
+            ActivityEvent(
+                project_id=project_id, image_id=image_id, user=who, action=action, data=data
+            )
+            for image_id, data in per_image
+        ),
+        batch_size=BATCH,
     )

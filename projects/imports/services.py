@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from projects.activity import activity_record_many
 from projects.encoding import rle_area, rle_bbox
 from projects.events import project_group, publish
 from projects.exports.naming import file_stem, names_for, relative_safe
@@ -477,6 +478,13 @@ def _write(job: Job, user, planned: list[Planned], report: Report) -> int:
     else:
         counts = _write_runs(images, planned, job, user)
     _touched(images, user, objects=objects)
+    about = {"job": job.pk, "format": job.params["format"], "file": job.params["file_name"]}
+    activity_record_many(
+        project_id=project.pk,
+        user=user,
+        action="objects.imported" if objects else "predictions.imported",
+        per_image=((i.pk, {**about, "count": n}) for i, n in zip(images, counts, strict=True)),
+    )
     report.per_image = [
         {
             "image_id": image.pk,

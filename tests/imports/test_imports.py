@@ -9,7 +9,15 @@ from pycocotools import mask as mask_utils
 
 from projects.encoding import mask_to_rle, rle_to_mask
 from projects.exports.masks import uncompressed_rle
-from projects.models import AutomaskMask, AutomaskRun, EditStep, Image, Label, MaskObject
+from projects.models import (
+    ActivityEvent,
+    AutomaskMask,
+    AutomaskRun,
+    EditStep,
+    Image,
+    Label,
+    MaskObject,
+)
 from projects.workflow.services import automask_promote, edit_undo
 from tests.imports.helpers import (
     coco_document,
@@ -72,6 +80,12 @@ def test_coco_objects_with_labels_undo_and_versions(team, pool, owner):
         assert EditStep.objects.filter(image=image).values("batch").distinct().count() == 1
     images[2].refresh_from_db()
     assert images[2].version == versions[images[2].pk]
+    # The activity log says who imported what onto which image, in the import's transaction.
+    rows = ActivityEvent.objects.filter(action="objects.imported").order_by("image_id")
+    assert [(r.image_id, r.user, r.data["count"], r.data["job"]) for r in rows] == [
+        (images[0].pk, team.owner, 2, job.pk),
+        (images[1].pk, team.owner, 1, job.pk),
+    ]
     # Undo in the editor takes the image's imported objects away together.
     edit_undo(image=images[0], user=team.owner, version=images[0].version)
     assert not MaskObject.objects.filter(image=images[0]).exists()
