@@ -16,6 +16,7 @@ api_patterns = [
     *project_api,
     path("", include("projects.workflow.urls")),
     path("", include("projects.review.urls")),
+    path("", include("projects.quality.urls")),
     *export_api,
     *import_api,
     path("", include("projects.sources.urls")),

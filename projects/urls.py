@@ -1,6 +1,7 @@
 from django.urls import path
 
 from projects import api, views
+from projects.quality import views as quality_views
 from projects.review import views as review_views
 
 app_name = "projects"
@@ -14,6 +15,7 @@ urlpatterns = [
     path("projects/<id:project_id>/members/", views.members_panel, name="members"),
     path("projects/<id:project_id>/images/<id:image_id>/", views.editor, name="editor"),
     path("projects/<id:project_id>/review/", review_views.review_start, name="review"),
+    path("projects/<id:project_id>/dashboard/", quality_views.dashboard, name="dashboard"),
 ]
 
 api_urlpatterns = [
