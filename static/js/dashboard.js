@@ -41,13 +41,14 @@ function node(name, attributes = {}, text = "") {
   return element;
 }
 
-// Round numbers for the y axis: 0 to at least `top`, in steps of 1, 2 or 5 times a power of 10.
+// Whole numbers for the y axis (it counts things): 0 to at least `top`, in steps of 1, 2 or
+// 5 times a power of 10.
 function yTicks(top) {
   const rough = Math.max(top, 1) / 5;
   const power = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough);
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough));
   const ticks = [];
-  for (let value = 0; value < top + step; value += step) ticks.push(Math.round(value * 1e6) / 1e6);
+  for (let value = 0; value < top + step; value += step) ticks.push(value);
   if (ticks.length < 2) ticks.push(step);
   return ticks;
 }
