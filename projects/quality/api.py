@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -187,6 +188,8 @@ class GroundTruthApi(APIView):
     """Make completed (with a review stage: accepted) images ground truth: their objects
     become the reference. All or nothing."""
 
+    parser_classes = [JSONParser]
+
     @extend_schema(request=GroundTruthInput, responses=GroundTruthOutput)
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")
@@ -207,6 +210,8 @@ class GroundTruthApi(APIView):
 class GroundTruthRemoveApi(APIView):
     """Make images ordinary again: their reference and scores go. All or nothing: every
     image must belong to the project."""
+
+    parser_classes = [JSONParser]
 
     @extend_schema(request=GroundTruthRemoveInput, responses=GroundTruthRemoveOutput)
     def post(self, request, project_id: int):

@@ -119,7 +119,7 @@ def ground_truth_rows(image_ids: Iterable[int]) -> list[dict]:
         .order_by("id")
         .values("id", "ground_truth", "honeypot", "reference_objects")
     )
-    return list(rows)
+    return [dict(row) for row in rows]
 
 
 # ------------------------------------------------------------------------------ dashboard
@@ -247,7 +247,7 @@ def _scores(project: Project) -> dict[int, dict]:
             extra_sum=Sum("extra"),
         )
     )
-    return {row["user_id"]: row for row in rows}
+    return {row["user_id"]: dict(row) for row in rows}
 
 
 def _daily(events: QuerySet[ActivityEvent]) -> dict[tuple[int, dt.date], DayCounts]:
