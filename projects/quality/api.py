@@ -3,9 +3,12 @@
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from itertools import islice
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -31,6 +34,7 @@ from projects.quality.serializers import (
 )
 
 ACTION_MAX = 32
+CSV_LINES_PER_CHUNK = 1000
 CSV_COLUMNS = ["id", "at", "user", "action", "image_id", "image", "object_id", "data"]
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -147,6 +151,18 @@ def csv_lines(events) -> Iterator[str]:
         yield writer.writerow(_csv_row(event))
 
 
+def _chunks(lines: Iterator[str]) -> AsyncIterator[str]:
+    """The lines for an ASGI server, read in the request's thread a chunk at a time: Django
+    would otherwise read a synchronous iterator whole before sending anything."""
+    read = sync_to_async(lambda: "".join(islice(lines, CSV_LINES_PER_CHUNK)))
+
+    async def chunks() -> AsyncIterator[str]:
+        while chunk := await read():
+            yield chunk
+
+    return chunks()
+
+
 class ActivityCsvApi(APIView):
     """Every event of the project as CSV, oldest first, one row per event (owners)."""
 
@@ -155,7 +171,9 @@ class ActivityCsvApi(APIView):
         project = access.project_for_user(request.user, project_id, need="own")
         filters = _filters(request.query_params)
         events = selectors.activity_for_export(project=project, filters=filters)
-        response = StreamingHttpResponse(csv_lines(events), content_type="text/csv")
+        lines = csv_lines(events)
+        streamed = _chunks(lines) if isinstance(request._request, ASGIRequest) else lines
+        response = StreamingHttpResponse(streamed, content_type="text/csv")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = (
             f'attachment; filename="activity-project-{project.pk}-{stamp}.csv"'
