@@ -1,8 +1,9 @@
 """Writers for each export format. Each streams images in and writes one file at `target`.
 
 Formats: COCO instance segmentation JSON, binary PNG masks in a zip, the seed's JSON schema
-(inputs and outputs per image), CSV with one row per mask, Pascal VOC segmentation PNGs, and
-Ultralytics YOLO-seg label files.
+(inputs and outputs per image), CSV with one row per mask, Pascal VOC segmentation PNGs,
+Ultralytics YOLO-seg label files, Label Studio JSON with brush masks, and CVAT for images 1.1
+XML with CVAT's mask RLE.
 """
 
 import csv
@@ -22,6 +23,8 @@ from PIL import Image as PILImage
 
 from inference.prompts import RECORD_COLUMNS, RECORD_INPUTS
 from projects.encoding import array_open, rle_area, rle_bbox, rle_to_mask
+from projects.exports.cvat import cvat_document, cvat_image, cvat_mask, xml_safe
+from projects.exports.label_studio import studio_config, studio_region, studio_task
 from projects.exports.masks import (
     coco_segmentation,
     mask_polygons,
@@ -33,12 +36,13 @@ from projects.exports.selectors import ExportImage, ExportMask, export_sizes
 from projects.models import Label, Project, label_color_free
 from projects.selectors import image_source_path
 
-FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc", "yolo_seg")
+FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc", "yolo_seg", "label_studio", "cvat")
 # The project archive can also be made as an export job, for projects too large to wait for.
 ARCHIVE = "archive"
 EXPORT_FORMATS = (*FORMATS, ARCHIVE)
 # Where each format can put a mask form: CSV and the seed's JSON hold RLE only (a polygon
-# would not be a mask there); the PNG formats ignore it.
+# would not be a mask there); the PNG formats, Label Studio (brush RLE) and CVAT (its own
+# RLE) ignore it.
 MASK_FORMS_FOR = {
     "coco": ("coco_rle", "uncompressed_rle", "polygons"),
     "seed_json": ("coco_rle", "uncompressed_rle"),
@@ -46,6 +50,8 @@ MASK_FORMS_FOR = {
     "binary_mask": ("coco_rle", "uncompressed_rle", "polygons"),
     "voc": ("coco_rle", "uncompressed_rle", "polygons"),
     "yolo_seg": ("coco_rle", "uncompressed_rle", "polygons"),
+    "label_studio": ("coco_rle", "uncompressed_rle", "polygons"),
+    "cvat": ("coco_rle", "uncompressed_rle", "polygons"),
 }
 # Where polygon vertices lie: on the pixel edges (pycocotools rasterizes them back exactly)
 # or on the pixel centres (OpenCV's fillPoly, as supervision uses, does).
@@ -57,6 +63,8 @@ EXTENSION = {
     "csv": "csv",
     "voc": "zip",
     "yolo_seg": "zip",
+    "label_studio": "zip",
+    "cvat": "zip",
     ARCHIVE: "zip",
 }
 CONTENT_TYPE = {"json": "application/json", "zip": "application/zip", "csv": "text/csv"}
@@ -119,6 +127,16 @@ class Categories:
                 }
             )
         return categories
+
+    def named_colors(self, *, unlabeled: bool) -> list[tuple[str, str]]:
+        """(name, #rrggbb) per class in class order, each class in a colour of its own;
+        `unlabeled` last, only where asked."""
+        colors = self._distinct_colors()[1:]
+        classes = [(label.name, color) for label, color in zip(self.labels, colors, strict=False)]
+        return classes + ([(UNLABELED, UNLABELED_COLOR)] if unlabeled else [])
+
+    def name_of(self, label_id: int | None) -> str:
+        return self.names()[self.of(label_id)]
 
     def names(self) -> list[str]:
         return ["background", *(label.name for label in self.labels), UNLABELED]
@@ -708,6 +726,104 @@ def write_yolo_seg(
     return _counts(len(names), total, skipped)
 
 
+# Label Studio -------------------------------------------------------------------------------
+
+
+def _region_id(mask: ExportMask) -> str:
+    suffix = "" if mask.index is None else f"-{mask.index}"
+    return f"{mask.record}-{mask.record_id}{suffix}"
+
+
+def write_label_studio(
+    images: Iterable[ExportImage],
+    *,
+    project: Project,
+    options: ExportOptions,
+    categories: Categories,
+    target: Path,
+    progress: Progress,
+) -> dict:
+    """tasks.json, a list of Label Studio tasks (one per image, its masks as brush regions of
+    one annotation), and label_config.xml, the labelling config naming the classes."""
+    count = total = 0
+    unlabeled = False
+    skipped: list[dict] = []
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("tasks.json", "w") as member, io.TextIOWrapper(member, "utf-8") as out:
+            out.write("[")
+            for export in _readable(images, progress, skipped):
+                regions = [
+                    studio_region(
+                        region_id=_region_id(mask),
+                        pixels=rle_to_mask(_checked(export, mask)),
+                        # The config is XML: a name it cannot hold is written alike in both.
+                        label=xml_safe(categories.name_of(mask.label_id)),
+                        score=mask.score,
+                    )
+                    for mask in export.masks
+                ]
+                unlabeled |= any(
+                    categories.of(m.label_id) == categories.of(None) for m in export.masks
+                )
+                out.write("," if count else "")
+                json.dump(
+                    studio_task(name=export.file_name, regions=regions), out, separators=(",", ":")
+                )
+                count += 1
+                total += len(regions)
+            out.write("]")
+        classes = [(xml_safe(n), c) for n, c in categories.named_colors(unlabeled=unlabeled)]
+        archive.writestr("label_config.xml", studio_config(classes))
+    return _counts(count, total, skipped)
+
+
+# CVAT -------------------------------------------------------------------------------------
+
+
+def write_cvat(
+    images: Iterable[ExportImage],
+    *,
+    project: Project,
+    options: ExportOptions,
+    categories: Categories,
+    target: Path,
+    progress: Progress,
+) -> dict:
+    """annotations.xml in CVAT for images 1.1: every label (type mask), one `<image>` per image
+    with one `<mask>` per mask, the larger ones below (z_order) as the PNG formats paint them.
+    An empty mask has no box in CVAT and is left out."""
+    pictures: list = []
+    total = 0
+    unlabeled = False
+    skipped: list[dict] = []
+    for export in _readable(images, progress, skipped):
+        height, width = export.size
+        picture = cvat_image(
+            frame=len(pictures), name=xml_safe(export.file_name), height=height, width=width
+        )
+        for z_order, mask in enumerate(_paint_order(export.masks)):
+            element = cvat_mask(
+                pixels=rle_to_mask(_checked(export, mask)),
+                label=xml_safe(categories.name_of(mask.label_id)),
+                record=mask.record,
+                z_order=z_order,
+            )
+            if element is not None:
+                picture.append(element)
+                total += 1
+                unlabeled |= categories.of(mask.label_id) == categories.of(None)
+        pictures.append(picture)
+    document = cvat_document(
+        task=xml_safe(project.name),
+        task_id=project.pk,
+        classes=[(xml_safe(n), c) for n, c in categories.named_colors(unlabeled=unlabeled)],
+        images=pictures,
+    )
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("annotations.xml", document)
+    return _counts(len(pictures), total, skipped)
+
+
 WRITERS = {
     "coco": write_coco,
     "binary_mask": write_binary_mask,
@@ -715,4 +831,6 @@ WRITERS = {
     "csv": write_csv,
     "voc": write_voc,
     "yolo_seg": write_yolo_seg,
+    "label_studio": write_label_studio,
+    "cvat": write_cvat,
 }

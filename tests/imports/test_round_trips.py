@@ -74,3 +74,46 @@ def test_binary_mask_png_round_trip(annotated, twin, team, api_client):  # noqa:
             }
 
     same_masks(pictures(first), pictures(second))
+
+
+def studio_masks(data: bytes) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Each task's regions as (label, mask), decoded by Label Studio's own converter."""
+    from label_studio_converter import brush as studio
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        tasks = json.loads(archive.read("tasks.json"))
+    masks = {}
+    for task in tasks:
+        regions = []
+        for annotation in task["annotations"]:
+            for region in annotation["result"]:
+                height, width = region["original_height"], region["original_width"]
+                rgba = studio.decode_rle(region["value"]["rle"]).reshape(height, width, 4)
+                regions.append((region["value"]["brushlabels"][0], rgba[:, :, 3] > 0))
+        if regions:
+            regions.sort(key=lambda pair: (pair[0], pair[1].tobytes()))
+            masks[task["data"]["image"]] = regions
+    return masks
+
+
+def test_label_studio_round_trip(annotated, twin, team, api_client):  # noqa: F811
+    first = export_bytes(annotated.project, format="label_studio")
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        tasks = archive.read("tasks.json")
+    job = run_import(
+        api_client(team.owner), twin, tasks, format="label_studio", create_labels="true"
+    )
+    assert job.status == "done", job.message
+    assert job.result["created"] == {"images": 2, "objects": 4}
+    assert job.result["invalid"] == [] and job.result["unmatched_images"] == []
+    second = export_bytes(twin, format="label_studio")
+    before, after = studio_masks(first), studio_masks(second)
+    assert sorted(before) == sorted(after)
+    for image, regions in before.items():
+        assert [label for label, _ in regions] == [label for label, _ in after[image]]
+        for (_, a), (_, b) in zip(regions, after[image], strict=True):
+            assert np.array_equal(a, b), image
+    labels = sorted(
+        o.label.name if o.label else "" for o in MaskObject.objects.filter(image__project=twin)
+    )
+    assert labels == ["", "cell", "cell", "nucleus"]

@@ -1,0 +1,78 @@
+"""CVAT for images 1.1: annotations.xml with the labels in its meta and one `<mask>` per
+object, in CVAT's own RLE over the mask's bounding box (projects.exports.brush.cvat_rle), as
+CVAT's dumper writes them (cvat/apps/dataset_manager/formats/cvat.py)."""
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import numpy as np
+
+from projects.exports.brush import cvat_rle
+
+VERSION = "1.1"
+# Where each kind of record came from, in CVAT's words for a shape's source.
+SOURCES = {"object": "manual", "prediction": "semi-auto", "automask": "auto"}
+# What XML 1.0 cannot hold at all (control characters, lone surrogates, U+FFFE/U+FFFF).
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with each character XML cannot hold turned into U+FFFD."""
+    return NOT_XML.sub("\ufffd", text)
+
+
+def cvat_mask(*, pixels: np.ndarray, label: str, record: str, z_order: int) -> ET.Element | None:
+    """A `<mask>` with its box and run lengths; None for an empty mask, which has no box."""
+    encoded = cvat_rle(pixels)
+    if encoded is None:
+        return None
+    runs, (left, top, width, height) = encoded
+    return ET.Element(
+        "mask",
+        {
+            "label": label,
+            "source": SOURCES.get(record, "manual"),
+            "occluded": "0",
+            "rle": ", ".join(map(str, runs)),
+            "left": str(left),
+            "top": str(top),
+            "width": str(width),
+            "height": str(height),
+            "z_order": str(z_order),
+        },
+    )
+
+
+def cvat_image(*, frame: int, name: str, height: int, width: int) -> ET.Element:
+    attributes = {"id": str(frame), "name": name, "width": str(width), "height": str(height)}
+    return ET.Element("image", attributes)
+
+
+def cvat_document(
+    *, task: str, task_id: int, classes: list[tuple[str, str]], images: list[ET.Element]
+) -> bytes:
+    """annotations.xml: the version, the meta (a task of `images`, the labels as
+    (name, #rrggbb), each of type mask), then the images with their masks."""
+    root = ET.Element("annotations")
+    ET.SubElement(root, "version").text = VERSION
+    meta = ET.SubElement(root, "meta")
+    about = ET.SubElement(meta, "task")
+    for key, value in [
+        ("id", str(task_id)),
+        ("name", task),
+        ("size", str(len(images))),
+        ("mode", "annotation"),
+    ]:
+        ET.SubElement(about, key).text = value
+    labels = ET.SubElement(about, "labels")
+    for name, color in classes:
+        label = ET.SubElement(labels, "label")
+        ET.SubElement(label, "name").text = name
+        ET.SubElement(label, "color").text = color
+        ET.SubElement(label, "type").text = "mask"
+        ET.SubElement(label, "attributes")
+    ET.SubElement(meta, "dumped").text = datetime.now(UTC).isoformat()
+    root.extend(images)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
