@@ -157,7 +157,9 @@ def editor(request: HttpRequest, project_id: int, image_id: int) -> HttpResponse
     if image.project_id != project.pk:
         raise Http404("No such image in this project.")
     role = selectors.project_role(project, request.user)
-    read_only = role == Role.VIEWER
+    # A reviewer judges the annotations and comments on them, but draws nothing.
+    read_only = role not in access.ROLES_FOR["edit"]
+    can_review = project.review_required and role in access.ROLES_FOR["review"]
     labels = list(selectors.project_labels(project))
     config = {
         "project": project.pk,
@@ -165,6 +167,11 @@ def editor(request: HttpRequest, project_id: int, image_id: int) -> HttpResponse
         "image": image.pk,
         "username": request.user.username,
         "readOnly": read_only,
+        "role": role,
+        "reviewRequired": project.review_required,
+        "canReview": can_review,
+        "canComment": role in access.ROLES_FOR["comment"],
+        "reviewMode": can_review and request.GET.get("review") == "1",
         "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in labels],
         "ui": services.user_settings_for(user=request.user, project=project),
         "automaskParams": services.project_automask_params(project),
@@ -174,6 +181,8 @@ def editor(request: HttpRequest, project_id: int, image_id: int) -> HttpResponse
         "image": image,
         "labels": labels,
         "read_only": read_only,
+        "review_required": project.review_required,
+        "is_reviewer": role == Role.REVIEWER,
         "config": config,
     }
     return render(request, "projects/editor.html", context)

@@ -5,6 +5,7 @@
 
 import { ProjectSocket, api } from "./socket.js";
 import { automask, onAutomaskEvent } from "./editor/automask.js";
+import { comments, loadComments, onCommentChanged } from "./editor/comments.js";
 import "./editor/image-menu.js";
 import { decoder, decoderClick, decoderOpened, initDecoder } from "./editor/decoder.js";
 import { noteJob } from "./editor/jobs.js";
@@ -13,6 +14,7 @@ import { onOpened, openImage } from "./editor/navigation.js";
 import { objects } from "./editor/objects.js";
 import { $, config, focusCanvas, on, toast } from "./editor/page.js";
 import { clearPrompt, isCurrent, keepCandidate, onPrediction, onPredictionError, predict, prompt, useLocalDecoder, usePromptSender } from "./editor/prompts.js";
+import { onImageChanged, review } from "./editor/review.js";
 import { conflictBanner, session } from "./editor/session.js";
 import { onToolChange, setBrush, setTool, tools } from "./editor/tools.js";
 import { fit, render, view } from "./editor/view.js";
@@ -38,6 +40,7 @@ useLocalDecoder(decoderClick);
 onOpened((imageId) => {
   socket.sendSticky("open_image", { image_id: imageId });
   decoderOpened(imageId);
+  loadComments({ opened: true });
 });
 
 function handleMessage({ type, data }) {
@@ -55,6 +58,10 @@ function handleMessage({ type, data }) {
       if (session.image && data.image_id === session.image.id && data.version > session.image.version && data.by !== config.username) {
         conflictBanner(`${data.by} changed this image.`);
       }
+      onImageChanged(data);
+      break;
+    case "comment.changed":
+      onCommentChanged(data);
       break;
     case "automask.image":
       onAutomaskEvent(type, data);
@@ -140,5 +147,7 @@ const state = {
   get boxes() { return prompt.boxes; },
   get candidates() { return prompt.candidates; },
   get automask() { return automask.results; },
+  get comments() { return comments.threads; },
+  get issueDraft() { return review.issues; },
 };
 window.annotatorEditor = { state, openImage, predict, keepCandidate, setTool, decoder };

@@ -192,7 +192,7 @@ export async function completeAndNext() {
   if (result.data.next) openImage(result.data.next.id);
   else {
     updateImage(result.data.completed);
-    toast("Completed. Every image of the pool is completed now.");
+    toast(config.reviewRequired ? "Submitted for review. No image waits for you now." : "Completed. Every image of the pool is completed now.");
   }
 }
 

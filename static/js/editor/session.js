@@ -85,6 +85,7 @@ export function showStatus() {
     .join(" · ");
   const toggle = $("#complete-toggle");
   if (toggle) toggle.textContent = image.completed ? "Reopen" : "Mark completed";
+  document.dispatchEvent(new CustomEvent("annotator:image", { detail: image }));
 }
 
 export function refreshUndoButtons() {
