@@ -32,7 +32,9 @@ class ExportStartInput(serializers.Serializer):
         EXPORT_FORMATS,
         required=False,
         help_text=(
-            "coco, binary_mask, seed_json, csv, voc, yolo_seg; or archive: the whole project"
+            "coco, binary_mask, seed_json, csv, voc, yolo_seg, label_studio (tasks.json with "
+            "brush masks and label_config.xml), cvat (CVAT for images 1.1 XML with masks); or "
+            "archive: the whole project"
         ),
     )
     mask_form = serializers.ChoiceField(
@@ -41,7 +43,8 @@ class ExportStartInput(serializers.Serializer):
         help_text=(
             "coco_rle, uncompressed_rle or polygons (COCO only). Polygons follow the pixel "
             "edges and rasterize back exactly; a mask with a hole cannot be a COCO polygon "
-            "and is written as compressed RLE instead."
+            "and is written as compressed RLE instead. The PNG formats, yolo_seg, "
+            "label_studio and cvat write masks their own way and ignore it."
         ),
     )
     polygon_convention = serializers.ChoiceField(

@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from projects.encoding import mask_to_rle, rle_to_mask
 from projects.models import Image, Label, MaskObject, Source
@@ -209,3 +210,33 @@ def test_datumaro_reads_every_mask_with_its_label(hard, tmp_path):
         match = next(i for i, mask in enumerate(remaining) if np.array_equal(mask, pixels))
         remaining.pop(match)
     assert remaining == []
+
+
+def test_a_pool_export_job_downloads_the_zip(
+    annotated, team, api_client, eager_tasks, django_capture_on_commit_callbacks
+):
+    client = api_client(team.annotator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("api:export-start", kwargs={"project_id": annotated.project.pk}),
+            {"format": "cvat", "records": ["objects", "predictions", "automask"]},
+            format="json",
+        )
+    assert response.status_code == 202, response.content
+    job = client.get(reverse("api:export-job", kwargs={"job_id": response.json()["job"]["id"]}))
+    assert job.json()["job"]["result"]["masks"] == 4 + 1 + 4
+    download = client.get(job.json()["download_url"])
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    document = annotations(b"".join(download.streaming_content))
+    sources = sorted({m.get("source") for m in document.iter("mask")})
+    assert sources == ["auto", "manual", "semi-auto"]
+
+
+def test_an_unknown_format_gets_a_clear_error(team, api_client):
+    response = api_client(team.owner).post(
+        reverse("api:export-start", kwargs={"project_id": team.project.pk}),
+        {"format": "cvat_video"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "format" in response.json()["error"]["fields"]

@@ -8,6 +8,7 @@ import zipfile
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+from django.urls import reverse
 from label_studio_converter import brush as studio
 
 from projects.encoding import mask_to_rle
@@ -106,3 +107,18 @@ def test_an_image_without_masks_is_a_task_to_label(annotated):
     tasks, _ = unpack(export_bytes(annotated.project, format="label_studio"))
     assert tasks[2]["annotations"] == []  # only automask results there: not exported here
     assert tasks[2]["predictions"] == []
+
+
+def test_one_image_is_answered_with_the_zip(annotated, team, api_client):
+    image = annotated.images[0]
+    response = api_client(team.viewer).post(
+        reverse("api:export-start", kwargs={"project_id": annotated.project.pk}),
+        {"scope": "image", "image_id": image.pk, "format": "label_studio", "mask_form": "polygons"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"] == 'attachment; filename="cells-label_studio.zip"'
+    tasks, _ = unpack(response.content)
+    assert [local_file(t) for t in tasks] == ["plate-0.png"]
+    assert len(tasks[0]["annotations"][0]["result"]) == 3

@@ -15,6 +15,8 @@ const NO_MASK_FORM = {
   binary_mask: "Binary mask PNGs hold the masks as pixels: the mask form does not apply.",
   voc: "Pascal VOC PNGs hold the masks as pixels: the mask form does not apply.",
   yolo_seg: "YOLO-seg label files hold polygons: the mask form does not apply.",
+  label_studio: "Label Studio holds masks as its own brush RLE: the mask form does not apply.",
+  cvat: "CVAT holds masks as its own RLE over each mask's box: the mask form does not apply.",
   archive: "The project archive keeps every mask as it is stored: the mask form does not apply.",
 };
 const POLYGONS_NOT_HERE = "This format holds RLE only: a polygon would not be a mask there.";
