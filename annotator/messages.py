@@ -197,3 +197,15 @@ class CommentChangedData(TypedDict):
     comment_id: int | None
     action: str  # added, resolved, reopened or rejected
     by: str  # the username of who did it
+
+
+class NoticeData(TypedDict, total=False):
+    """`notice`: something needs this person (sent to `user.<id>` only, by
+    projects.events.notify_user); pages show it as a toast with a link."""
+
+    kind: str  # assigned, unassigned, rejected or accepted
+    text: str
+    project_id: int
+    url: str  # where to look, or ""
+    images: int  # assigned and unassigned: how many
+    image_id: int  # rejected and accepted: which

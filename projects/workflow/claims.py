@@ -25,6 +25,7 @@ from annotator.messages import AssignmentChangedData
 from projects import access
 from projects.events import notify_user, project_group, publish, user_group
 from projects.models import Image, ImageAssignment, ImageClaim, ImageStatus, Project, Role
+from projects.workflow.selectors import open_issue_rows
 
 RETRIES = 50  # candidates tried before giving up; each failure is another annotator's win
 
@@ -157,7 +158,7 @@ FILTER_FLAGS = ("has_automask", "has_manual_prediction", "has_manual_edit", "com
 
 def pool_filtered(project: Project, images, filters: dict):
     """The images of `images` matching the pool panel's filters (status, source, availability,
-    flags, a path search) and whether someone is assigned them."""
+    flags, a path search, open issues) and whether someone is assigned them."""
     if filters.get("status"):
         images = images.filter(status=filters["status"])
     if filters.get("source") is not None:
@@ -174,6 +175,11 @@ def pool_filtered(project: Project, images, filters: dict):
         images = images.filter(taken) if filters["assigned"] else images.exclude(taken)
     if filters.get("search"):
         images = images.filter(Q(path__icontains=filters["search"]) | Q(key=filters["search"]))
+    if filters.get("open_issues") is not None:
+        with_issues = Q(id__in=open_issue_rows().values("image_id"))
+        images = (
+            images.filter(with_issues) if filters["open_issues"] else images.exclude(with_issues)
+        )
     return images.order_by("id")
 
 

@@ -266,6 +266,9 @@ class AssignFilterInput(serializers.Serializer):
         required=False, allow_null=True, help_text="Only images assigned to someone, or to no one."
     )
     search = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    open_issues = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Only images with open issues, or without."
+    )
 
 
 USERNAME = {"max_length": 150}
