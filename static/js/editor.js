@@ -7,6 +7,7 @@ import { ProjectSocket, api } from "./socket.js";
 import { automask, onAutomaskEvent } from "./editor/automask.js";
 import { comments, loadComments, onCommentChanged } from "./editor/comments.js";
 import "./editor/image-menu.js";
+import "./notices.js";
 import { decoder, decoderClick, decoderOpened, initDecoder } from "./editor/decoder.js";
 import { noteJob } from "./editor/jobs.js";
 import { useToggles } from "./editor/keyboard.js";
@@ -71,7 +72,7 @@ function handleMessage({ type, data }) {
         noteJob(data);
         onAutomaskEvent(type, data);
       }
-      if (type.startsWith("model") || type.startsWith("job")) {
+      if (type.startsWith("model") || type.startsWith("job") || type === "notice") {
         document.dispatchEvent(new CustomEvent("annotator:event", { detail: { type, data } }));
       }
   }
