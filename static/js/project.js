@@ -4,6 +4,8 @@
 // refreshes. Each part is a module of static/js/project/; this entry wires the live events.
 
 import { ProjectSocket } from "./socket.js";
+import "./notices.js";
+import { assignmentEvent, initAssign } from "./project/assign.js";
 import { exportJobEvent, initExport } from "./project/export.js";
 import { embeddingsJobEvent, initEmbeddings } from "./project/embeddings.js";
 import { importJobEvent, initImports } from "./project/imports.js";
@@ -12,6 +14,7 @@ import { initLabels } from "./project/labels.js";
 import { initMembers } from "./project/members.js";
 import { $, P, refresh } from "./project/page.js";
 import { initPool, refreshPoolSoon } from "./project/pool.js";
+import { initReviewCount, reviewCountEvent } from "./project/review-count.js";
 import { initSources } from "./project/sources.js";
 
 const CONNECTION = {
@@ -39,6 +42,8 @@ function onMessage(message) {
   const data = message.data;
   if (message.type === "job.progress") JOB_HANDLERS[data.kind]?.(data);
   if (message.type === "image.changed" || message.type === "automask.image") refreshPoolSoon();
+  if (message.type === "image.changed") reviewCountEvent();
+  if (message.type === "assignment.changed" || message.type === "image.changed") assignmentEvent();
   document.dispatchEvent(new CustomEvent("annotator:event", { detail: message }));
 }
 
@@ -56,4 +61,6 @@ initImports();
 initEmbeddings();
 initLabels();
 initMembers();
+initAssign();
+initReviewCount();
 new ProjectSocket(P, { onMessage, onState });

@@ -1,0 +1,195 @@
+"""An owner splits the pool between two annotators with the Assign dialog, after a preview of
+who gets how many; the annotator is told live on her open page, "next" serves her own images,
+and the owner takes them back. A rejected annotator is told live too, and the owner's
+"Review (N)" follows the queue."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.ui.conftest import ROOT, screenshot
+from tests.ui.helpers import add_member, call, create_user, make_project, sign_in
+
+LIVE = "document.querySelector('#connection').dataset.state === 'connected'"
+
+
+def assignments(live_app, project: int) -> dict[int, str]:
+    """Who each image of the project is assigned to, read from the server's database."""
+    env = {**os.environ, "ANNOTATOR_VAR_DIR": str(live_app["var"])}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    script = (
+        "import json; from projects.models import ImageAssignment as A; "
+        f"rows = A.objects.filter(image__project_id={project}).select_related('user'); "
+        "print(json.dumps({r.image_id: r.user.username for r in rows}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return {int(k): v for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+
+
+def person(browser, live_app, name: str):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live_app["base"], name, f"{name}-password-1")
+    return context, page, errors
+
+
+def open_project(page, base: str, project: int) -> None:
+    page.goto(f"{base}/projects/{project}/")
+    page.wait_for_function(LIVE)
+
+
+def test_split_the_pool_evenly_then_take_back(page, browser, live_app, console_errors):
+    base = live_app["base"]
+    project = make_project(page, live_app, "assign-split", count=6, model="")
+    pid, images = project["id"], project["images"]
+    for name in ("asta", "bram"):
+        create_user(live_app, name, f"{name}-password-1")
+        add_member(page, pid, name, "annotator")
+    bram_context, bram, bram_errors = person(browser, live_app, "bram")
+    open_project(bram, base, pid)
+    assert bram.get_by_role("button", name="Assign…").count() == 0  # owners only
+
+    open_project(page, base, pid)
+    page.get_by_role("button", name="Assign…").click()
+    dialog = page.get_by_role("dialog", name="Assign images")
+    assert dialog.get_by_label("asta").is_checked() and dialog.get_by_label("bram").is_checked()
+    preview = dialog.locator("#assign-preview")
+    preview.get_by_text("Would assign 6 images:").wait_for()
+    assert preview.locator("li").all_inner_texts() == ["asta: 3 images", "bram: 3 images"]
+    assert assignments(live_app, pid) == {}  # the preview changed nothing
+    screenshot(page, "assign-preview")
+    dialog.get_by_role("button", name="Assign", exact=True).click()
+    preview.get_by_text("Assigned: asta 3, bram 3.").wait_for()
+    row = dialog.locator("#assign-summary tr[data-user='bram']")
+    row.get_by_role("cell", name="3", exact=True).first.wait_for()
+    assert row.locator("td").all_inner_texts()[:4] == ["bram", "3", "0", "3"]
+    screenshot(page, "assign-done")
+
+    saved = assignments(live_app, pid)
+    mine = {image for image, name in saved.items() if name == "bram"}
+    assert sorted(saved) == images and len(mine) == 3
+    assert {name for name in saved.values()} == {"asta", "bram"}
+
+    # Her open page is told, with a link to the project.
+    notice = bram.get_by_role("status", name="Notices").locator(".notice")
+    notice.filter(has_text="3 images in assign-split were assigned to you").wait_for()
+    link = notice.get_by_role("link", name="Open the project")
+    assert link.get_attribute("href") == f"/projects/{pid}/"
+    screenshot(bram, "assign-notice")
+
+    # "Next unprocessed" serves her own images.
+    bram.get_by_role("link", name="Annotate ▶").click()
+    bram.wait_for_url("**/images/*/")
+    bram.wait_for_function("window.annotatorEditor && window.annotatorEditor.state.picture")
+    first = int(bram.url.rstrip("/").rsplit("/", 1)[1])
+    assert first in mine
+    bram.wait_for_function(LIVE)
+    bram.get_by_role("button", name="Next unprocessed").click()
+    bram.wait_for_url(lambda url: not url.endswith(f"/images/{first}/"))
+    second = int(bram.url.rstrip("/").rsplit("/", 1)[1])
+    assert second in mine and second != first
+    bram.wait_for_function(LIVE)
+
+    # The owner takes hers back; she is told in the editor.
+    row.get_by_role("button", name="Take back bram's images").click()
+    page.get_by_role("dialog", name="Take back bram's images?").get_by_role(
+        "button", name="Take back"
+    ).click()
+    preview.get_by_text("Took 3 images back from bram.").wait_for()
+    assert row.locator("td").all_inner_texts()[:4] == ["bram", "0", "0", "0"]
+    assert row.get_by_role("button", name="Take back bram's images").is_disabled()
+    saved = assignments(live_app, pid)
+    assert "bram" not in saved.values() and len(saved) == 3
+    bram.locator(".notice", has_text="no longer assigned to you").wait_for()
+    screenshot(bram, "assign-taken-back")
+
+    bram_context.close()
+    assert not bram_errors, bram_errors
+    assert not console_errors, console_errors
+
+
+def test_assign_errors_show_in_the_dialog(page, live_app, console_errors):
+    base = live_app["base"]
+    project = make_project(page, live_app, "assign-errors", count=2, model="")
+    open_project(page, base, project["id"])
+    page.get_by_role("button", name="Assign…").click()
+    dialog = page.get_by_role("dialog", name="Assign images")
+    dialog.get_by_text("No annotators yet").wait_for()
+    assert dialog.get_by_role("button", name="Assign", exact=True).is_disabled()
+    assert dialog.locator("#assign-preview").inner_text() == "Tick who should get the images."
+
+    # A member who left meanwhile: the API's answer shows in the dialog.
+    create_user(live_app, "cleo", "cleo-password-1")
+    add_member(page, project["id"], "cleo", "annotator")
+    dialog.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Assign…").click()
+    dialog.get_by_label("cleo").check()
+    dialog.get_by_text("Would assign 2 images:").wait_for()
+    members = call(page, "GET", f"/api/projects/{project['id']}/members/")["data"]
+    cleo = next(m for m in members if m["username"] == "cleo")
+    gone = call(page, "DELETE", f"/api/projects/{project['id']}/members/{cleo['user_id']}/")
+    assert gone["status"] == 204
+    dialog.get_by_role("button", name="Assign", exact=True).click()
+    message = dialog.get_by_role("alert")
+    message.get_by_text("'cleo' is not an annotator or owner of this project.").wait_for()
+    assert assignments(live_app, project["id"]) == {}
+    assert not [e for e in console_errors if "400 (Bad Request)" not in e], console_errors
+
+
+def test_a_rejected_annotator_is_told_on_her_open_page(page, browser, live_app, console_errors):
+    base = live_app["base"]
+    project = make_project(page, live_app, "assign-reject", count=2, model="")
+    pid, (image, _) = project["id"], project["images"]
+    assert call(page, "PATCH", f"/api/projects/{pid}/", {"review_required": True})["status"] == 200
+    create_user(live_app, "dora", "dora-password-1")
+    add_member(page, pid, "dora", "annotator")
+    dora_context, dora, dora_errors = person(browser, live_app, "dora")
+    submitted = call(dora, "POST", f"/api/images/{image}/complete/", {"completed": True})
+    assert submitted["status"] == 200, submitted
+    open_project(dora, base, pid)
+    assert dora.locator("#review-link").count() == 0  # owners and reviewers only
+
+    open_project(page, base, pid)
+    review = page.get_by_role("link", name="Review (1)")
+    review.wait_for()
+    assert review.get_attribute("href") == f"/projects/{pid}/review/"
+
+    # The rejection goes through projects.review.services.image_reject, as the editor's does.
+    rejected = call(
+        page, "POST", f"/api/images/{image}/reject/", {"comment": "The left disc is missed."}
+    )
+    assert rejected["status"] == 200, rejected
+    notice = dora.locator(".notice-rejected")
+    notice.filter(has_text="admin rejected").filter(has_text="The left disc is missed.").wait_for()
+    link = notice.get_by_role("link", name="Open the image")
+    assert link.get_attribute("href") == f"/projects/{pid}/images/{image}/"
+    page.get_by_role("link", name="Review (0)").wait_for()
+    screenshot(dora, "assign-rejected-notice")
+
+    # Dismissed, it is gone; at most three stay.
+    notice.get_by_role("button", name="Dismiss notice").click()
+    assert dora.locator(".notice").count() == 0
+    url = f"/api/projects/{pid}/assignments/"
+    for _ in range(2):
+        assert call(page, "DELETE", url, {"user": "dora"})["status"] == 200
+        assert call(page, "POST", url, {"user": "dora", "image_ids": [image]})["status"] == 200
+    given = "1 image in assign-reject was assigned to you"
+    gone = "1 image in assign-reject is no longer assigned to you"
+    shown = "[...document.querySelectorAll('.notice .notice-text')].map(e => e.textContent)"
+    dora.wait_for_function(f"{shown}.join('|') === {json.dumps('|'.join([given, gone, given]))}")
+    assert dora.locator(".notice").count() == 3
+
+    dora_context.close()
+    assert not dora_errors, dora_errors
+    assert not console_errors, console_errors
