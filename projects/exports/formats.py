@@ -10,8 +10,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,27 @@ from PIL import Image as PILImage
 
 from inference.prompts import RECORD_COLUMNS, RECORD_INPUTS
 from projects.encoding import array_open, rle_area, rle_bbox, rle_to_mask
-from projects.exports.cvat import cvat_document, cvat_image, cvat_mask, xml_safe
-from projects.exports.label_studio import studio_config, studio_region, studio_task
+from projects.exports.cvat import write_cvat
+from projects.exports.label_studio import write_label_studio
 from projects.exports.masks import (
     coco_segmentation,
     mask_polygons,
     uncompressed_counts,
     uncompressed_rle,
 )
-from projects.exports.naming import file_stem
-from projects.exports.selectors import ExportImage, ExportMask, export_sizes
-from projects.models import Label, Project, label_color_free
+from projects.exports.selectors import ExportImage, ExportMask
+from projects.exports.writing import (
+    UNLABELED,
+    Categories,
+    ExportOptions,
+    Progress,
+    Stems,
+    checked_rle,
+    export_counts,
+    paint_order,
+    readable_images,
+)
+from projects.models import Project
 from projects.selectors import image_source_path
 
 FORMATS = ("coco", "binary_mask", "seed_json", "csv", "voc", "yolo_seg", "label_studio", "cvat")
@@ -68,151 +77,7 @@ EXTENSION = {
     ARCHIVE: "zip",
 }
 CONTENT_TYPE = {"json": "application/json", "zip": "application/zip", "csv": "text/csv"}
-UNLABELED = "unlabeled"
-BACKGROUND_COLOR = "#000000"
-UNLABELED_COLOR = "#808080"
 SEED_SOURCE = {"upload": "client", "folder": "server", "azure_blob": "blob", "url": "url"}
-
-Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    format: str = "coco"
-    mask_form: str = "coco_rle"
-    records: tuple[str, ...] = ("objects",)
-    label_map: bool = False  # binary_mask: also one label-index PNG per image
-    include_logits: bool = False  # seed_json: the low-resolution logits as nested lists
-    polygon_convention: str = "edges"  # COCO polygons and YOLO-seg: edges or centres
-
-
-@dataclass
-class Categories:
-    """The project's labels as classes 1..N in name order, then `unlabeled` (N + 1) for
-    masks without a label: the COCO category ids (COCO readers take 0 for the background)
-    and the PNG formats' class indexes, where 0 is the background."""
-
-    labels: list[Label]
-    index_of: dict[int | None, int] = field(init=False)
-    palette: list[tuple[int, int, int]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.index_of = {label.pk: i + 1 for i, label in enumerate(self.labels)}
-        self.index_of[None] = len(self.labels) + 1
-        self.palette = [_rgb(color) for color in self._distinct_colors()]
-
-    def of(self, label_id: int | None) -> int:
-        """The class of a mask; a label gone since is no class any more."""
-        return self.index_of.get(label_id, self.index_of[None])
-
-    def coco(self, *, unlabeled: bool) -> list[dict]:
-        """The categories; `unlabeled` only where some mask has no label."""
-        categories = [
-            {
-                "id": self.index_of[label.pk],
-                "name": label.name,
-                "supercategory": "",
-                "color": label.color,
-                "label_id": label.pk,
-            }
-            for label in self.labels
-        ]
-        if unlabeled:
-            categories.append(
-                {
-                    "id": self.index_of[None],
-                    "name": UNLABELED,
-                    "supercategory": "",
-                    "color": UNLABELED_COLOR,
-                }
-            )
-        return categories
-
-    def named_colors(self, *, unlabeled: bool) -> list[tuple[str, str]]:
-        """(name, #rrggbb) per class in class order, each class in a colour of its own;
-        `unlabeled` last, only where asked."""
-        colors = self._distinct_colors()[1:]
-        classes = [(label.name, color) for label, color in zip(self.labels, colors, strict=False)]
-        return classes + ([(UNLABELED, UNLABELED_COLOR)] if unlabeled else [])
-
-    def name_of(self, label_id: int | None) -> str:
-        return self.names()[self.of(label_id)]
-
-    def names(self) -> list[str]:
-        return ["background", *(label.name for label in self.labels), UNLABELED]
-
-    def colors(self) -> list[tuple[int, int, int]]:
-        """One colour per class, in class order: background, the labels, unlabeled."""
-        return self.palette
-
-    def _distinct_colors(self) -> list[str]:
-        # Readers of VOC maps (datumaro, CVAT) tell classes apart by colour, so no two
-        # classes share one: a label painted like another, or black or grey, is drawn in
-        # the first palette colour still free.
-        taken = {BACKGROUND_COLOR, UNLABELED_COLOR}
-        colors = []
-        for label in self.labels:
-            color = label.color.lower()
-            if color in taken:
-                color = label_color_free(taken)
-            taken.add(color)
-            colors.append(color)
-        return [BACKGROUND_COLOR, *colors, UNLABELED_COLOR]
-
-
-def _rgb(color: str) -> tuple[int, int, int]:
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    return red, green, blue
-
-
-def _readable(
-    images: Iterable[ExportImage], progress: Progress, skipped: list[dict]
-) -> Iterator[ExportImage]:
-    """The images whose size is known (read now for those never opened), each counted as
-    done once written; those that cannot be read go to `skipped`, with the reason."""
-    for count, export in enumerate(export_sizes(images), start=1):
-        if export.unreadable:
-            skipped.append(
-                {
-                    "image_id": export.image.pk,
-                    "file_name": export.file_name,
-                    "path": image_source_path(export.image),
-                    "reason": export.unreadable,
-                }
-            )
-        else:
-            yield export
-        progress(count)
-
-
-def _counts(images: int, masks: int, skipped: list[dict]) -> dict:
-    return {"images": images, "masks": masks, **({"skipped": skipped} if skipped else {})}
-
-
-class Stems:
-    """File stems for per-image files, unique within one export: the image's name in the
-    export without its extension, with its id appended when two images share a stem."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-
-    def __call__(self, export: ExportImage) -> str:
-        stem = file_stem(export.file_name, export.image.pk)
-        if stem in self.used:
-            stem = f"{stem}_{export.image.pk}"
-        self.used.add(stem)
-        return stem
-
-
-def _checked(export: ExportImage, mask: ExportMask) -> dict:
-    """The mask's RLE, refused when it was made for a different image size."""
-    height, width = export.size
-    if [int(v) for v in mask.rle["size"]] != [height, width]:
-        raise ValueError(
-            f"The {mask.record} #{mask.record_id} of image {export.file_name!r} has size "
-            f"{mask.rle['size']} but the image is {height}x{width}."
-        )
-    return mask.rle
 
 
 def _record_attributes(mask: ExportMask) -> dict:
@@ -239,7 +104,7 @@ def write_coco(
     coco_images: list[dict] = []
     annotations: list[dict] = []
     skipped: list[dict] = []
-    for export in _readable(images, progress, skipped):
+    for export in readable_images(images, progress, skipped):
         height, width = export.size
         coco_images.append(
             {
@@ -252,7 +117,7 @@ def write_coco(
             }
         )
         for mask in export.masks:
-            rle = _checked(export, mask)
+            rle = checked_rle(export, mask)
             annotation: dict[str, Any] = {
                 "id": len(annotations) + 1,
                 "image_id": export.image.pk,
@@ -285,7 +150,7 @@ def write_coco(
     }
     with target.open("w", encoding="utf-8") as out:
         json.dump(document, out, separators=(",", ":"))
-    return _counts(len(coco_images), len(annotations), skipped)
+    return export_counts(len(coco_images), len(annotations), skipped)
 
 
 def _segmentation(rle: dict, options: ExportOptions) -> dict | list:
@@ -371,7 +236,7 @@ def write_csv(
         # and needs no read.
         for count, export in enumerate(images, start=1):
             for mask in export.masks:
-                rle = _checked(export, mask)
+                rle = checked_rle(export, mask)
                 height, width = export.size
                 if options.mask_form == "uncompressed_rle":
                     counts = " ".join(map(str, uncompressed_counts(rle_to_mask(rle))))
@@ -508,9 +373,9 @@ def write_seed_json(
     entries: dict[str, dict] = {}
     masks = 0
     skipped: list[dict] = []
-    for export in _readable(images, progress, skipped):
+    for export in readable_images(images, progress, skipped):
         for mask in export.masks:
-            _checked(export, mask)
+            checked_rle(export, mask)
         masks += len(export.masks)
         key = export.image.key or f"image-{export.image.pk}"
         if key in entries:
@@ -530,7 +395,7 @@ def write_seed_json(
     }
     with target.open("w", encoding="utf-8") as out:
         json.dump(document, out, separators=(",", ":"))
-    return _counts(len(entries), masks, skipped)
+    return export_counts(len(entries), masks, skipped)
 
 
 # PNG formats ------------------------------------------------------------------------------
@@ -546,17 +411,12 @@ def _png(array: np.ndarray, palette: list[tuple[int, int, int]] | None = None) -
     return buffer.getvalue()
 
 
-def _paint_order(masks: list[ExportMask]) -> list[ExportMask]:
-    """Larger masks first, so a small object on top of a large one stays visible."""
-    return sorted(masks, key=lambda m: -rle_area(m.rle))
-
-
 def _class_map(export: ExportImage, masks: list[ExportMask], categories: Categories):
     height, width = export.size
     classes = np.zeros((height, width), dtype=np.uint8)
     objects = np.zeros((height, width), dtype=np.uint8)
     for number, mask in enumerate(masks, start=1):
-        pixels = rle_to_mask(_checked(export, mask))
+        pixels = rle_to_mask(checked_rle(export, mask))
         classes[pixels] = categories.of(mask.label_id)
         objects[pixels] = number
     return classes, objects
@@ -584,7 +444,7 @@ def write_binary_mask(
     total = 0
     skipped: list[dict] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for export in _readable(images, progress, skipped):
+        for export in readable_images(images, progress, skipped):
             stem = stems(export)
             height, width = export.size
             entry: dict[str, Any] = {
@@ -595,7 +455,7 @@ def write_binary_mask(
                 "masks": [],
             }
             for number, mask in enumerate(export.masks, start=1):
-                rle = _checked(export, mask)
+                rle = checked_rle(export, mask)
                 member = f"masks/{stem}/{number:04d}.png"
                 archive.writestr(member, _png(rle_to_mask(rle).astype(np.uint8) * 255))
                 entry["masks"].append(
@@ -610,14 +470,14 @@ def write_binary_mask(
                     }
                 )
             if options.label_map:
-                classes, _ = _class_map(export, _paint_order(export.masks), categories)
+                classes, _ = _class_map(export, paint_order(export.masks), categories)
                 entry["label_map"] = f"label_maps/{stem}.png"
                 archive.writestr(entry["label_map"], _png(classes, categories.colors()))
             manifest["images"].append(entry)
             total += len(export.masks)
         manifest["skipped"] = skipped
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-    return _counts(len(manifest["images"]), total, skipped)
+    return export_counts(len(manifest["images"]), total, skipped)
 
 
 def write_voc(
@@ -635,8 +495,8 @@ def write_voc(
     names, total = [], 0
     skipped: list[dict] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for export in _readable(images, progress, skipped):
-            masks = _paint_order(export.masks)
+        for export in readable_images(images, progress, skipped):
+            masks = paint_order(export.masks)
             if len(masks) > 254:
                 raise ValueError(
                     f"Image {export.file_name!r} has {len(masks)} masks; Pascal VOC object "
@@ -657,7 +517,7 @@ def write_voc(
                 for name, (r, g, b) in zip(categories.names(), categories.colors(), strict=True)
             ),
         )
-    return _counts(len(names), total, skipped)
+    return export_counts(len(names), total, skipped)
 
 
 def _object_palette() -> list[tuple[int, int, int]]:
@@ -685,7 +545,7 @@ def _yolo_lines(export: ExportImage, options: ExportOptions, categories: Categor
     scale = np.array([width, height], dtype=float)
     lines = []
     for mask in export.masks:
-        pixels = rle_to_mask(_checked(export, mask))
+        pixels = rle_to_mask(checked_rle(export, mask))
         index = categories.of(mask.label_id) - 1  # COCO category ids count from 1
         for polygon in polygons_of(pixels, options.polygon_convention, outer_only=True) or []:
             points = np.clip(np.array(polygon).reshape(-1, 2) / scale, 0.0, 1.0)
@@ -708,7 +568,7 @@ def write_yolo_seg(
     names, total, unlabeled = [], 0, False
     skipped: list[dict] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for export in _readable(images, progress, skipped):
+        for export in readable_images(images, progress, skipped):
             lines = _yolo_lines(export, options, categories)
             archive.writestr(f"labels/{stems(export)}.txt", "".join(f"{x}\n" for x in lines))
             names.append(export.file_name)
@@ -723,105 +583,7 @@ def write_yolo_seg(
         }
         archive.writestr("data.yaml", yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
         archive.writestr("images.txt", "".join(f"{n}\n" for n in names))
-    return _counts(len(names), total, skipped)
-
-
-# Label Studio -------------------------------------------------------------------------------
-
-
-def _region_id(mask: ExportMask) -> str:
-    suffix = "" if mask.index is None else f"-{mask.index}"
-    return f"{mask.record}-{mask.record_id}{suffix}"
-
-
-def write_label_studio(
-    images: Iterable[ExportImage],
-    *,
-    project: Project,
-    options: ExportOptions,
-    categories: Categories,
-    target: Path,
-    progress: Progress,
-) -> dict:
-    """tasks.json, a list of Label Studio tasks (one per image, its masks as brush regions of
-    one annotation), and label_config.xml, the labelling config naming the classes."""
-    count = total = 0
-    unlabeled = False
-    skipped: list[dict] = []
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("tasks.json", "w") as member, io.TextIOWrapper(member, "utf-8") as out:
-            out.write("[")
-            for export in _readable(images, progress, skipped):
-                regions = [
-                    studio_region(
-                        region_id=_region_id(mask),
-                        pixels=rle_to_mask(_checked(export, mask)),
-                        # The config is XML: a name it cannot hold is written alike in both.
-                        label=xml_safe(categories.name_of(mask.label_id)),
-                        score=mask.score,
-                    )
-                    for mask in export.masks
-                ]
-                unlabeled |= any(
-                    categories.of(m.label_id) == categories.of(None) for m in export.masks
-                )
-                out.write("," if count else "")
-                json.dump(
-                    studio_task(name=export.file_name, regions=regions), out, separators=(",", ":")
-                )
-                count += 1
-                total += len(regions)
-            out.write("]")
-        classes = [(xml_safe(n), c) for n, c in categories.named_colors(unlabeled=unlabeled)]
-        archive.writestr("label_config.xml", studio_config(classes))
-    return _counts(count, total, skipped)
-
-
-# CVAT -------------------------------------------------------------------------------------
-
-
-def write_cvat(
-    images: Iterable[ExportImage],
-    *,
-    project: Project,
-    options: ExportOptions,
-    categories: Categories,
-    target: Path,
-    progress: Progress,
-) -> dict:
-    """annotations.xml in CVAT for images 1.1: every label (type mask), one `<image>` per image
-    with one `<mask>` per mask, the larger ones below (z_order) as the PNG formats paint them.
-    An empty mask has no box in CVAT and is left out."""
-    pictures: list = []
-    total = 0
-    unlabeled = False
-    skipped: list[dict] = []
-    for export in _readable(images, progress, skipped):
-        height, width = export.size
-        picture = cvat_image(
-            frame=len(pictures), name=xml_safe(export.file_name), height=height, width=width
-        )
-        for z_order, mask in enumerate(_paint_order(export.masks)):
-            element = cvat_mask(
-                pixels=rle_to_mask(_checked(export, mask)),
-                label=xml_safe(categories.name_of(mask.label_id)),
-                record=mask.record,
-                z_order=z_order,
-            )
-            if element is not None:
-                picture.append(element)
-                total += 1
-                unlabeled |= categories.of(mask.label_id) == categories.of(None)
-        pictures.append(picture)
-    document = cvat_document(
-        task=xml_safe(project.name),
-        task_id=project.pk,
-        classes=[(xml_safe(n), c) for n, c in categories.named_colors(unlabeled=unlabeled)],
-        images=pictures,
-    )
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("annotations.xml", document)
-    return _counts(len(pictures), total, skipped)
+    return export_counts(len(names), total, skipped)
 
 
 WRITERS = {
