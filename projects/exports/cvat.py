@@ -2,7 +2,6 @@
 object, in CVAT's own RLE over the mask's bounding box (projects.exports.brush.cvat_rle), as
 CVAT's dumper writes them (cvat/apps/dataset_manager/formats/cvat.py)."""
 
-import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable
@@ -22,19 +21,13 @@ from projects.exports.writing import (
     export_counts,
     paint_order,
     readable_images,
+    xml_safe,
 )
 from projects.models import Project
 
 VERSION = "1.1"
 # Where each kind of record came from, in CVAT's words for a shape's source.
 SOURCES = {"object": "manual", "prediction": "semi-auto", "automask": "auto"}
-# What XML 1.0 cannot hold at all (control characters, lone surrogates, U+FFFE/U+FFFF).
-NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_safe(text: str) -> str:
-    """`text` with each character XML cannot hold turned into U+FFFD."""
-    return NOT_XML.sub("\ufffd", text)
 
 
 def cvat_mask(*, pixels: np.ndarray, label: str, record: str, z_order: int) -> ET.Element | None:

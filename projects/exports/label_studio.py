@@ -13,7 +13,6 @@ import numpy as np
 
 from projects.encoding import rle_to_mask
 from projects.exports.brush import brush_encode
-from projects.exports.cvat import xml_safe
 from projects.exports.selectors import ExportImage, ExportMask
 from projects.exports.writing import (
     Categories,
@@ -22,6 +21,7 @@ from projects.exports.writing import (
     checked_rle,
     export_counts,
     readable_images,
+    xml_safe,
 )
 from projects.models import Project
 

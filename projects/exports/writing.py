@@ -1,6 +1,7 @@
 """What every export writer shares: the options, the classes, the images whose size is known,
 the checks on each mask and the counts a writer returns."""
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ BACKGROUND_COLOR = "#000000"
 UNLABELED_COLOR = "#808080"
 
 Progress = Callable[[int], None]
+# What XML 1.0 cannot hold at all (control characters, lone surrogates, U+FFFE/U+FFFF).
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -159,3 +162,8 @@ def checked_rle(export: ExportImage, mask: ExportMask) -> dict:
 def paint_order(masks: list[ExportMask]) -> list[ExportMask]:
     """Larger masks first, so a small object on top of a large one stays visible."""
     return sorted(masks, key=lambda m: -rle_area(m.rle))
+
+
+def xml_safe(text: str) -> str:
+    """`text` with each character XML cannot hold turned into U+FFFD."""
+    return NOT_XML.sub("\ufffd", text)
