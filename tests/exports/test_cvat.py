@@ -11,6 +11,9 @@ import pytest
 from django.urls import reverse
 
 from projects.encoding import mask_to_rle, rle_to_mask
+from projects.exports.formats import ExportOptions
+from projects.exports.selectors import Scope
+from projects.exports.services import export_write
 from projects.models import Image, Label, MaskObject, Source
 from tests.conftest import write_png
 from tests.exports.conftest import box_mask
@@ -240,3 +243,15 @@ def test_an_unknown_format_gets_a_clear_error(team, api_client):
     )
     assert response.status_code == 400
     assert "format" in response.json()["error"]["fields"]
+
+
+def test_an_image_that_cannot_be_read_is_skipped_with_the_reason(team, tmp_path):
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="new")
+    image = Image.objects.create(project=team.project, source=source, path="gone.png")
+    target = tmp_path / "export.zip"
+    counts = export_write(
+        project=team.project, scope=Scope(), options=ExportOptions(format="cvat"), target=target
+    )
+    assert list(annotations(target.read_bytes()).iter("image")) == []  # never 0 x 0
+    [skipped] = counts["skipped"]
+    assert skipped["image_id"] == image.pk and skipped["reason"]

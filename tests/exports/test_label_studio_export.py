@@ -12,6 +12,9 @@ from django.urls import reverse
 from label_studio_converter import brush as studio
 
 from projects.encoding import mask_to_rle
+from projects.exports.formats import ExportOptions
+from projects.exports.selectors import Scope
+from projects.exports.services import export_write
 from projects.models import Image, Label, MaskObject, Source
 from tests.imports.helpers import export_bytes
 
@@ -122,3 +125,15 @@ def test_one_image_is_answered_with_the_zip(annotated, team, api_client):
     tasks, _ = unpack(response.content)
     assert [local_file(t) for t in tasks] == ["plate-0.png"]
     assert len(tasks[0]["annotations"][0]["result"]) == 3
+
+
+def test_an_image_that_cannot_be_read_is_skipped_with_the_reason(team, tmp_path):
+    source = Source.objects.create(project=team.project, kind=Source.Kind.UPLOAD, name="new")
+    image = Image.objects.create(project=team.project, source=source, path="gone.png")
+    target = tmp_path / "export.zip"
+    options = ExportOptions(format="label_studio")
+    counts = export_write(project=team.project, scope=Scope(), options=options, target=target)
+    tasks, config = unpack(target.read_bytes())
+    assert tasks == [] and [label.get("value") for label in config.iter("Label")] == ["object"]
+    [skipped] = counts["skipped"]
+    assert skipped["image_id"] == image.pk and skipped["reason"]
