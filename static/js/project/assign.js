@@ -13,6 +13,7 @@ const FILTER_NAMES = { status: "status", source: "source", available: "availabil
 let people = []; // the members who may be given images: [{username, role}]
 let planned = null; // the request body the shown preview answers
 let previewRun = 0;
+let summaryRun = 0;
 
 const dialog = () => $("#assign-dialog");
 const mode = () => $("#assign-form").elements.assign_mode.value;
@@ -128,11 +129,11 @@ async function assign() {
     $("#assign-start").disabled = false;
     return;
   }
-  const counts = Object.entries(result.data.assigned).map(([name, n]) => `${name} ${n}`);
-  $("#assign-preview").textContent = `Assigned: ${counts.join(", ")}.`;
   planned = null;
   refresh("pool");
-  await showSummary();
+  await Promise.all([showSummary(), preview()]);
+  const counts = Object.entries(result.data.assigned).map(([name, n]) => `${name} ${n}`);
+  $("#assign-result").textContent = `Assigned: ${counts.join(", ")}.`;
 }
 
 async function takeBack(username, count) {
@@ -147,11 +148,10 @@ async function takeBack(username, count) {
     say($("#assign-message"), errorMessage(result), true);
     return;
   }
-  const n = result.data.unassigned;
-  $("#assign-preview").textContent = `Took ${n} image${n === 1 ? "" : "s"} back from ${username}.`;
   refresh("pool");
-  await showSummary();
-  await preview();
+  await Promise.all([showSummary(), preview()]);
+  const n = result.data.unassigned;
+  $("#assign-result").textContent = `Took ${n} image${n === 1 ? "" : "s"} back from ${username}.`;
 }
 
 function cell(text, numeric = false) {
@@ -162,7 +162,9 @@ function cell(text, numeric = false) {
 }
 
 async function showSummary() {
+  const run = ++summaryRun;
   const result = await api("GET", ENDPOINT);
+  if (run !== summaryRun) return; // a later read is on its way
   const box = $("#assign-summary");
   if (!result.ok) {
     say($("#assign-message"), errorMessage(result), true);
@@ -214,7 +216,7 @@ async function loadPeople() {
 async function open() {
   dialog().showModal();
   say($("#assign-message"), "");
-  $("#assign-preview").textContent = "";
+  $("#assign-preview").textContent = $("#assign-result").textContent = "";
   await loadPeople();
   await Promise.all([showSummary(), preview()]);
 }
@@ -228,6 +230,7 @@ export function initAssign() {
     "change",
     guarded(async (event) => {
       if (event.target.name === "assign_mode") showPeople();
+      $("#assign-result").textContent = "";
       await preview();
     }),
   );
