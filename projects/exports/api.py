@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from projects import access
 from projects.exports import services
 from projects.exports.archive import ArchiveError
+from projects.exports.formats import ARCHIVE
 from projects.exports.restore import archive_import
 from projects.exports.serializers import (
     ArchiveRestoreInput,
@@ -26,6 +27,10 @@ from projects.models import Job
 from projects.serializers import ProjectOutput
 
 FILE = OpenApiResponse(description="the exported file, as an attachment")
+# The archive is the whole project, ground truth and honeypots included: for owners only.
+ARCHIVE_OWNERS_ONLY = (
+    "Only the project's owners can export the project archive: it holds the whole project."
+)
 
 
 class ExportStartApi(APIView):
@@ -43,7 +48,10 @@ class ExportStartApi(APIView):
         data = ExportStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         scope, options = services.export_choices(project=project, data=data.validated_data)
-        remember = access.role_in_project(request.user, project.pk) in access.ROLES_FOR["edit"]
+        role = access.role_in_project(request.user, project.pk)
+        if options.format == ARCHIVE and role not in access.ROLES_FOR["own"]:
+            raise PermissionDenied(ARCHIVE_OWNERS_ONLY)
+        remember = role in access.ROLES_FOR["edit"]
         if scope.kind == "image":
             content, name, kind = services.export_inline(
                 project=project, user=request.user, scope=scope, options=options, remember=remember
@@ -109,7 +117,7 @@ class ProjectArchiveApi(APIView):
         description="Download the project as one versioned archive (no secrets, no pixels).",
     )
     def get(self, request, project_id: int):
-        project = access.project_for_user(request.user, project_id)
+        project = access.project_for_user(request.user, project_id, need="own")
         handle, name = services.archive_export(project=project)
         return FileResponse(handle, as_attachment=True, filename=name)
 

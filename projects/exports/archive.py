@@ -69,6 +69,9 @@ class Table:
     users: tuple[str, ...] = ()  # user foreign keys, carried as usernames
     arrays: tuple[str, ...] = ()  # .npz paths under media, carried as .npy members
     excluded: dict[str, str] = field(default_factory=dict)  # field -> why it stays behind
+    # Plain id columns naming a record of another table (no foreign key: the record may be
+    # gone); restored to the new id, or None when the record is not in the archive.
+    loose: dict[str, str] = field(default_factory=dict)
 
     @property
     def member(self) -> str:
@@ -87,11 +90,9 @@ TABLES: tuple[Table, ...] = (
             "model_selection",
             "export_settings",
             "ui_settings",
+            "review_required",
         ),
         users=("created_by",),
-        excluded={
-            "review_required": "the review stage is not carried yet: set it again after a restore"
-        },
     ),
     Table("labels", Label, fields=("name", "color"), references={"project": "project"}),
     Table(
@@ -140,15 +141,13 @@ TABLES: tuple[Table, ...] = (
             "opened_at",
             "edited_at",
             "version",
+            "review_state",
+            "submitted_at",
+            "ground_truth",
+            "honeypot",
         ),
         references={"project": "project", "source": "sources"},
-        excluded={
-            "review_state": "review decisions name users, and users differ between servers",
-            "submitted_by": "review decisions name users, and users differ between servers",
-            "submitted_at": "review decisions name users, and users differ between servers",
-            "ground_truth": "the reference objects are not carried yet: mark them again",
-            "honeypot": "the reference objects are not carried yet: mark them again",
-        },
+        users=("submitted_by",),
     ),
     Table(
         "predictions",
@@ -200,6 +199,38 @@ TABLES: tuple[Table, ...] = (
         },
         users=("created_by", "updated_by"),
     ),
+    Table(
+        "ground_truth_objects",
+        GroundTruthObject,
+        fields=("mask", "created_at"),
+        references={"image": "images", "label": "labels"},
+        users=("created_by",),
+    ),
+    Table(
+        "reviews",
+        Review,
+        fields=("decision", "comment", "created_at"),
+        references={"image": "images"},
+        users=("reviewer", "annotator"),
+    ),
+    # Threads first, then their replies: a reply's parent is always a thread's first comment.
+    Table(
+        "comments",
+        Comment,
+        fields=("body", "is_issue", "point", "resolved_at", "created_at"),
+        references={"image": "images", "review": "reviews"},
+        users=("author", "resolved_by"),
+        loose={"object_id": "mask_objects"},
+        excluded={"parent": "a thread's first comment has none; replies are comment_replies"},
+    ),
+    Table(
+        "comment_replies",
+        Comment,
+        fields=("body", "is_issue", "point", "resolved_at", "created_at"),
+        references={"image": "images", "review": "reviews", "parent": "comments"},
+        users=("author", "resolved_by"),
+        loose={"object_id": "mask_objects"},
+    ),
 )
 TABLE = {table.name: table for table in TABLES}
 # Models of the projects app that stay behind, and why.
@@ -211,11 +242,8 @@ EXCLUDED_MODELS = {
     UserProjectSettings: "a person's own view settings; users differ between servers",
     ImageClaim: "a lease a person holds on one server for minutes, while they work on an image",
     ImageAssignment: "who works on which image names users, and users differ between servers",
-    Review: "review decisions name users, and users differ between servers",
-    Comment: "comments are not carried yet; they name users, who differ between servers",
     ActivityEvent: "the activity log of one server's users; exported as CSV instead",
-    GroundTruthObject: "the reference objects are not carried yet: mark them again",
-    QualityScore: "scores of one server's users against its reference objects",
+    QualityScore: "scores of one server's users, made again by their next submissions",
 }
 
 
@@ -250,6 +278,10 @@ def _rows(table: Table, project: Project) -> Iterator[models.Model]:
         "automask_runs": {"image__project": project},
         "automask_masks": {"run__image__project": project},
         "mask_objects": {"image__project": project},
+        "ground_truth_objects": {"image__project": project},
+        "reviews": {"image__project": project},
+        "comments": {"image__project": project, "parent__isnull": True},
+        "comment_replies": {"image__project": project, "parent__isnull": False},
     }
     related = [name for name in table.users]
     yield from (
@@ -266,6 +298,8 @@ def _row(table: Table, obj: models.Model) -> dict:
         row[name] = getattr(obj, name)
     for name in table.references:
         row[name] = getattr(obj, f"{name}_id")
+    for name in table.loose:
+        row[name] = getattr(obj, name)
     for name in table.users:
         user = getattr(obj, name)
         row[name] = user.get_username() if user else None

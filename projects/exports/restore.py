@@ -2,6 +2,7 @@
 project. Everything happens in one transaction; array files written on the way are removed
 again when the import fails, so a failed upload leaves nothing behind."""
 
+import math
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -19,7 +20,17 @@ from projects.exports.archive import (
     archive_read,
     archive_users,
 )
-from projects.models import Credential, Image, Job, Membership, Prediction, Project, Role, Source
+from projects.models import (
+    Comment,
+    Credential,
+    Image,
+    Job,
+    Membership,
+    Prediction,
+    Project,
+    Role,
+    Source,
+)
 from projects.sources.folder import folder_allowed
 
 SECRET_KINDS = {
@@ -71,6 +82,10 @@ def _state(row: dict) -> dict:
             raise ArchiveError(f"The project's {name} in the archive has the wrong type.")
         values[name] = value if value is not None else expected()
     values["model_selection"] = _model_selection(values["model_selection"])
+    review = row.get("review_required", False)  # archives from before the review stage
+    if not isinstance(review, bool):
+        raise ArchiveError("The project's review_required in the archive has the wrong type.")
+    values["review_required"] = review
     # An archive from before view settings were per user carries them in ui_settings:
     # the project keeps the rest (its automask parameters), the importer gets them.
     values["ui_settings"] = {
@@ -176,11 +191,14 @@ def _value(model: type[models.Model], name: str, value, table: str):
             raise ArchiveError(f"A record in {table} has no {name}.")
         return None
     try:
-        return field.to_python(value)
+        value = field.to_python(value)
     except ValidationError as error:
         raise ArchiveError(
             f"A record in {table} has an invalid {name}: {error.messages[0]}"
         ) from None
+    if field.choices and value not in {choice for choice, _ in field.flatchoices}:
+        raise ArchiveError(f"A record in {table} has an invalid {name}: {value!r}.")
+    return value
 
 
 def _import_rows(contents: ArchiveContents, project: Project, users: dict, written) -> None:
@@ -199,6 +217,7 @@ RLE_FIELDS = {
     "mask_objects": {"mask": "one"},
     "automask_masks": {"segmentation": "one"},
     "predictions": {"final_mask": "optional", "masks": "list"},
+    "ground_truth_objects": {"mask": "one"},
 }
 
 
@@ -223,6 +242,20 @@ def _check_masks(table: Table, values: dict) -> None:
             raise ArchiveError(f"A record in {table.name} has a {name} that is not a COCO RLE.")
 
 
+def _check_point(table: Table, values: dict) -> None:
+    """A comment's pin is [x, y] in image pixels, or none."""
+    point = values.get("point")
+    if table.model is not Comment or point is None:
+        return
+    if not (
+        isinstance(point, list)
+        and len(point) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
+        and all(math.isfinite(v) and v >= 0 for v in point)
+    ):
+        raise ArchiveError(f"A record in {table.name} has a point that is not [x, y].")
+
+
 def _build(table: Table, row: dict, project, users, ids, contents, written) -> models.Model:
     values = {name: _value(table.model, name, row.get(name), table.name) for name in table.fields}
     _check_masks(table, values)
@@ -233,10 +266,14 @@ def _build(table: Table, row: dict, project, users, ids, contents, written) -> m
         old = row.get(name)
         if old is None:
             values[f"{name}_id"] = None
-        elif old in ids[target]:
+        elif old in ids.get(target, {}):
             values[f"{name}_id"] = ids[target][old]
         else:
             raise ArchiveError(f"A record in {table.name} refers to a missing {target} record.")
+    for name, target in table.loose.items():
+        old = row.get(name)
+        values[name] = ids[target].get(old) if isinstance(old, int) else None
+    _check_point(table, values)
     for name in table.users:
         values[name] = users.get(row.get(name))
     for name in table.arrays:

@@ -49,7 +49,14 @@ ROUTES = [
     Route("api:export-start", "post", "view", kwargs=P, data=lambda s: {"scope": "pool"}),
     Route("api:export-job", "get", "view", kwargs=lambda s: {"job_id": export_job(s).pk}),
     Route("api:export-download", "get", "view", kwargs=lambda s: {"job_id": export_job(s).pk}),
-    Route("api:project-archive", "get", "view", kwargs=P),
+    Route("api:project-archive", "get", "own", kwargs=P),
+    Route(
+        "api:export-start",
+        "post",
+        "own",
+        kwargs=P,
+        data=lambda s: {"scope": "pool", "format": "archive"},
+    ),
     Route(
         "api:project-archive",
         "post",

@@ -150,9 +150,19 @@ def test_progress_is_stored_on_the_job(annotated):
 
 
 def test_archive_download_and_upload_move_a_project(annotated, team, api_client, make_user):
-    archive = api_client(team.viewer).get(
-        reverse("api:project-archive", kwargs={"project_id": annotated.project.pk})
+    url = reverse("api:project-archive", kwargs={"project_id": annotated.project.pk})
+    # The whole project, ground truth included, is the owners' to take.
+    for member in (team.viewer, team.annotator, team.reviewer):
+        refused = api_client(member).get(url)
+        assert refused.status_code == 403, refused.content
+    started = api_client(team.annotator).post(
+        reverse("api:export-start", kwargs={"project_id": annotated.project.pk}),
+        {"scope": "pool", "format": "archive"},
+        format="json",
     )
+    assert started.status_code == 403
+    assert "owners" in started.json()["error"]["message"]
+    archive = api_client(team.owner).get(url)
     assert archive.status_code == 200
     assert archive["Content-Disposition"].startswith('attachment; filename="cells-')
     newcomer = make_user("nina")

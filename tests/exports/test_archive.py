@@ -13,6 +13,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from projects.encoding import array_open, rle_to_mask
 from projects.exports.archive import (
@@ -25,7 +26,9 @@ from projects.exports.archive import (
 from projects.exports.restore import archive_import
 from projects.models import (
     AutomaskMask,
+    Comment,
     Credential,
+    GroundTruthObject,
     Image,
     Job,
     Label,
@@ -33,6 +36,8 @@ from projects.models import (
     Membership,
     Prediction,
     Project,
+    Review,
+    ReviewState,
     Role,
     Source,
 )
@@ -378,6 +383,10 @@ def test_inconsistent_records_leave_nothing_behind(archive, team):
     images = json.loads(zipfile.ZipFile(archive).read("data/images.json"))
     images[0]["status"] = "exploded"
     changed = rewrite(archive, {"data/images.json": json.dumps(images).encode()})
+    assert "invalid status: 'exploded'" in refused(changed, team.owner, name="T")
+    labels = json.loads(zipfile.ZipFile(archive).read("data/labels.json"))
+    labels[0]["color"] = "red"  # what the database itself refuses
+    changed = rewrite(archive, {"data/labels.json": json.dumps(labels).encode()})
     assert "inconsistent" in refused(changed, team.owner, name="T")
 
 
@@ -412,6 +421,7 @@ def test_every_field_of_every_archived_model_is_covered():
             *table.users,
             *table.arrays,
             *table.excluded,
+            *table.loose,
         }
         fields = {field.name for field in table.model._meta.concrete_fields}
         assert fields <= covered, (
@@ -449,3 +459,120 @@ def test_a_hand_edited_mask_that_is_not_rle_is_refused(archive, team):
     objects[0]["mask"] = {"size": [48, 64], "counts": [1, 2, 3]}
     changed = rewrite(archive, {"data/mask_objects.json": json.dumps(objects).encode()})
     assert "mask that is not a COCO RLE" in refused(changed, team.owner, name="T")
+
+
+# The review stage, comments and ground truth -----------------------------------------------
+
+
+def review_scene(annotated, team):
+    """An accepted ground-truth image with its reference, a rejection before, and a thread of
+    comments (an issue pinned to a point about one object, and a resolved reply)."""
+    project = annotated.project
+    project.review_required = True
+    project.save()
+    image, obj = annotated.images[0], annotated.objects[0]
+    when = timezone.now()
+    Image.objects.filter(pk=image.pk).update(
+        review_state=ReviewState.ACCEPTED,
+        submitted_by=team.annotator,
+        submitted_at=when,
+        ground_truth=True,
+        honeypot=True,
+    )
+    GroundTruthObject.objects.create(
+        image=image, label=obj.label, mask=obj.mask, created_by=team.owner
+    )
+    rejected = Review.objects.create(
+        image=image,
+        reviewer=team.reviewer,
+        annotator=team.annotator,
+        decision=Review.Decision.REJECTED,
+        comment="The ring is too small.",
+    )
+    Review.objects.create(
+        image=image, reviewer=team.reviewer, annotator=team.annotator, decision="accepted"
+    )
+    issue = Comment.objects.create(
+        image=image,
+        object_id=obj.pk,
+        author=team.reviewer,
+        body="Grow the ring.",
+        is_issue=True,
+        point=[12.5, 7.0],
+        review=rejected,
+        resolved_at=when,
+        resolved_by=team.annotator,
+    )
+    Comment.objects.create(image=image, parent=issue, author=team.annotator, body="Done.")
+    Comment.objects.create(image=image, object_id=987654, author=team.owner, body="Gone object.")
+
+
+def review_snapshot(project: Project) -> dict:
+    images = Image.objects.filter(project=project)
+    names = {o.pk: o.name for o in MaskObject.objects.filter(image__project=project)}
+    return {
+        "review_required": project.review_required,
+        "images": sorted(
+            (
+                i.path.rsplit("/", 1)[-1],
+                i.review_state,
+                i.submitted_by_id,
+                i.submitted_at,
+                i.ground_truth,
+                i.honeypot,
+            )
+            for i in images
+        ),
+        "reference": sorted(
+            (g.image.path.rsplit("/", 1)[-1], g.label.name if g.label else None, json.dumps(g.mask))
+            for g in GroundTruthObject.objects.filter(image__project=project)
+        ),
+        "reviews": [
+            (r.reviewer_id, r.annotator_id, r.decision, r.comment, r.created_at)
+            for r in Review.objects.filter(image__project=project).order_by("created_at", "id")
+        ],
+        "comments": [
+            (
+                c.body,
+                c.is_issue,
+                c.point,
+                names.get(c.object_id),
+                c.parent.body if c.parent else None,
+                c.review.comment if c.review else None,
+                c.author_id,
+                c.resolved_by_id,
+                c.resolved_at,
+                c.created_at,
+            )
+            for c in Comment.objects.filter(image__project=project).order_by("created_at", "id")
+        ],
+    }
+
+
+def test_the_review_stage_comments_and_ground_truth_travel(annotated, team, tmp_path):
+    review_scene(annotated, team)
+    path = tmp_path / "reviewed.zip"
+    archive_write(project=annotated.project, target=path)
+    before = review_snapshot(Project.objects.get(pk=annotated.project.pk))
+    copy = archive_import(path=path, user=team.owner, name="Reviewed elsewhere")
+    after = review_snapshot(copy)
+    assert after == before
+    # The issue is about the copy's own object; a comment on an object gone stays on the image.
+    assert [c[3] for c in after["comments"]] == ["ring", None, None]
+    gone = Comment.objects.get(image__project=copy, body="Gone object.")
+    assert gone.object_id is None
+
+
+def test_a_hand_edited_pin_or_decision_is_refused(annotated, team, tmp_path):
+    review_scene(annotated, team)
+    path = tmp_path / "reviewed.zip"
+    archive_write(project=annotated.project, target=path)
+    comments = json.loads(zipfile.ZipFile(path).read("data/comments.json"))
+    comments[0]["point"] = ["__import__('os')", 1]
+    changed = rewrite(path, {"data/comments.json": json.dumps(comments).encode()})
+    assert "a point that is not [x, y]" in refused(changed, team.owner, name="T")
+    reviews = json.loads(zipfile.ZipFile(path).read("data/reviews.json"))
+    reviews[0]["decision"] = "bribed"
+    changed = rewrite(path, {"data/reviews.json": json.dumps(reviews).encode()})
+    assert "invalid decision" in refused(changed, team.owner, name="T")
+    assert not Project.objects.filter(name="T").exists()
