@@ -133,8 +133,8 @@ function renderIssues() {
   review.issues.forEach((issue, index) => {
     const item = document.createElement("li");
     item.innerHTML = `<span class="muted small">${escapeHtml(issuePlace(issue))}</span>
-      <input type="text" aria-label="Issue ${index + 1}" placeholder="What to fix here" value="${escapeHtml(issue.body)}">
-      <button type="button" class="icon" title="Remove this issue" aria-label="Remove issue ${index + 1}">✕</button>`;
+      <button type="button" class="icon" title="Remove this issue" aria-label="Remove issue ${index + 1}">✕</button>
+      <input type="text" aria-label="Issue ${index + 1}" placeholder="What to fix here" value="${escapeHtml(issue.body)}">`;
     item.querySelector("input").addEventListener("input", (e) => (issue.body = e.target.value));
     item.querySelector("button").addEventListener("click", () => {
       review.issues.splice(index, 1);
@@ -232,4 +232,5 @@ on("#reject-cancel", "click", () => {
   focusCanvas();
 });
 on("#reject-send", "click", () => sendReject());
+on("#reject-comment", "input", () => ($("#reject-error").hidden = true));
 on("#issue-add", "click", () => setPicking(!review.picking));
