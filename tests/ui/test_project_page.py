@@ -179,14 +179,14 @@ def test_the_export_dialog_remembers_completed_only_and_disables_an_unused_mask_
     assert mask_form.is_enabled()
     mask_form.select_option("polygons")
 
-    page.get_by_label("Images").select_option("filter")
+    page.get_by_label("Images", exact=True).select_option("filter")
     page.get_by_role("button", name="Export", exact=True).click()
     page.locator("#export-message", has_text="ready").wait_for(timeout=30_000)
     screenshot(page, "project-export-dialog")
 
     page.reload()
     page.get_by_role("button", name="Export…").click()
-    assert page.get_by_label("Images").input_value() == "filter"
+    assert page.get_by_label("Images", exact=True).input_value() == "filter"
     assert page.get_by_label("Format").input_value() == "coco"
     assert mask_form.input_value() == "polygons"
     page.get_by_label("Format").select_option("voc")
