@@ -227,8 +227,17 @@ export function decoderHover(p) {
   }
   latest = { imageId: session.image.id, key: promptKey(), x: Math.round(p.x), y: Math.round(p.y) };
   if (decoder.hover && decoder.hover.x === latest.x && decoder.hover.y === latest.y && decoder.hover.key === latest.key) return;
+  // One timer at most, never pushed back by the next move: a pointer that keeps moving still
+  // gets a preview within the debounce time, at the position it has when the timer fires.
+  if (!inFlight && hoverTimer === null) hoverSoon(HOVER_DEBOUNCE_MS);
+}
+
+function hoverSoon(ms) {
   clearTimeout(hoverTimer);
-  if (!inFlight) hoverTimer = setTimeout(hoverDecode, HOVER_DEBOUNCE_MS);
+  hoverTimer = setTimeout(() => {
+    hoverTimer = null;
+    hoverDecode();
+  }, ms);
 }
 
 async function hoverDecode() {
@@ -246,7 +255,7 @@ async function hoverDecode() {
     render();
   }
   // The newest position wins: one decode in flight, none queued behind it.
-  if (latest && (latest.x !== asked.x || latest.y !== asked.y || latest.key !== asked.key)) hoverTimer = setTimeout(hoverDecode, 0);
+  if (latest && (latest.x !== asked.x || latest.y !== asked.y || latest.key !== asked.key)) hoverSoon(0);
 }
 
 // ---------------------------------------------------------------- the click's instant preview
