@@ -63,7 +63,10 @@ def test_split_the_pool_evenly_then_take_back(page, browser, live_app, console_e
     open_project(page, base, pid)
     page.get_by_role("button", name="Assign…").click()
     dialog = page.get_by_role("dialog", name="Assign images")
-    assert dialog.get_by_label("asta").is_checked() and dialog.get_by_label("bram").is_checked()
+    assert (
+        dialog.get_by_role("checkbox", name="asta", exact=True).is_checked()
+        and dialog.get_by_role("checkbox", name="bram", exact=True).is_checked()
+    )
     preview = dialog.locator("#assign-preview")
     preview.get_by_text("Would assign 6 images:").wait_for()
     assert preview.locator("li").all_inner_texts() == ["asta: 3 images", "bram: 3 images"]
@@ -126,6 +129,7 @@ def test_assign_errors_show_in_the_dialog(page, live_app, console_errors):
     base = live_app["base"]
     project = make_project(page, live_app, "assign-errors", count=2, model="")
     open_project(page, base, project["id"])
+    screenshot(page, "assign-button")
     page.get_by_role("button", name="Assign…").click()
     dialog = page.get_by_role("dialog", name="Assign images")
     dialog.get_by_text("No annotators yet").wait_for()
@@ -137,7 +141,7 @@ def test_assign_errors_show_in_the_dialog(page, live_app, console_errors):
     add_member(page, project["id"], "cleo", "annotator")
     dialog.get_by_role("button", name="Close").click()
     page.get_by_role("button", name="Assign…").click()
-    dialog.get_by_label("cleo").check()
+    dialog.get_by_role("checkbox", name="cleo", exact=True).check()
     dialog.get_by_text("Would assign 2 images:").wait_for()
     members = call(page, "GET", f"/api/projects/{project['id']}/members/")["data"]
     cleo = next(m for m in members if m["username"] == "cleo")
