@@ -143,6 +143,15 @@ def test_assign_errors_show_in_the_dialog(page, live_app, console_errors):
     page.get_by_role("button", name="Assign…").click()
     dialog.get_by_role("checkbox", name="cleo", exact=True).check()
     dialog.get_by_text("Would assign 2 images:").wait_for()
+    # All to one: the choice becomes one person, the one ticked before.
+    dialog.get_by_label("Assign all to one person").check()
+    assert dialog.get_by_role("radio", name="cleo", exact=True).is_checked()
+    dialog.get_by_role("radio", name="admin (owner)").check()
+    items = dialog.locator("#assign-preview li")
+    items.get_by_text("admin: 2 images").wait_for()
+    dialog.get_by_role("radio", name="cleo", exact=True).check()
+    items.get_by_text("cleo: 2 images").wait_for()
+    assert items.count() == 1
     members = call(page, "GET", f"/api/projects/{project['id']}/members/")["data"]
     cleo = next(m for m in members if m["username"] == "cleo")
     gone = call(page, "DELETE", f"/api/projects/{project['id']}/members/{cleo['user_id']}/")
