@@ -108,11 +108,16 @@ def test_reject_resolve_resubmit_accept(page, browser, live_app, console_errors)
     rita.mouse.click(*screen_point(rita, *PIN))
     dialog.get_by_label("Issue 1", exact=True).fill("Paint up to the edge here.")
     assert pin_drawn(rita, *PIN, PIN_DRAFT)
+    dialog.get_by_role("button", name="Add issue").click()
+    rita.locator("#objects li").first.click()  # picks the object; selects nothing
+    dialog.get_by_label("Issue 2", exact=True).fill("Label it as the red disc.")
+    assert rita.evaluate(f"{STATE}.selected") is None
+    assert "object #" in dialog.locator("#reject-issues li").nth(1).inner_text()
     screenshot(rita, "review-reject-dialog")
     dialog.get_by_role("button", name="Send").click()
     bar.locator("#review-empty", has_text="The review queue is empty").wait_for()
     assert bar.get_by_role("link", name="Back to the project").is_visible()
-    rita.wait_for_function(f"{STATE}.comments.length === 2")
+    rita.wait_for_function(f"{STATE}.comments.length === 3")
     assert pin_drawn(rita, *PIN)
 
     # The annotator's open editor shows it at once: the comment, the issue, its pin.
@@ -122,14 +127,20 @@ def test_reject_resolve_resubmit_accept(page, browser, live_app, console_errors)
     assert issue.is_visible() and "rita" in issue.inner_text() and "open" in issue.inner_text()
     ana.wait_for_function("document.querySelector('#review-marker').textContent === 'rejected'")
     assert pin_drawn(ana, *PIN)
+    on_object = panel.locator(".thread.issue", has_text="Label it as the red disc.")
+    assert "on object #" in on_object.inner_text()
+    on_object.locator(".thread-body").click()  # selects the object the issue is about
+    ana.wait_for_function(f"{STATE}.selected === {STATE}.objects[0].id")
     screenshot(ana, "review-annotator-rejected")
 
     # Submitting is refused while the issue is open; the toast says why.
     ana.get_by_role("button", name="✓ Submit for review").click()
-    ana.locator("#toast.error", has_text="1 open issue").wait_for()
+    ana.locator("#toast.error", has_text="2 open issues").wait_for()
     assert "resolve them first" in ana.locator("#toast").inner_text()
     issue.get_by_role("button", name="Resolve").click()
     panel.locator(".thread.issue.resolved", has_text="resolved by ana").wait_for()
+    on_object.get_by_role("button", name="Resolve").click()
+    panel.locator(".thread.issue.resolved").nth(1).wait_for()
     ana.get_by_role("button", name="✓ Submit for review").click()
     ana.locator("#toast:not(.error)", has_text="Submitted for review").wait_for()
     ana.wait_for_function("document.querySelector('#review-marker').textContent === 'submitted'")
@@ -173,10 +184,10 @@ def test_reject_resolve_resubmit_accept(page, browser, live_app, console_errors)
     open_editor(vic, base, pid, image)
     assert vic.locator("#review-bar").count() == 0
     assert vic.locator("#comment-form").count() == 0
-    vic.wait_for_function(f"{STATE}.comments.length === 2")
+    vic.wait_for_function(f"{STATE}.comments.length === 3")
     vic.locator("#comments-panel summary").click()
-    vic.locator("#comments .thread").nth(1).wait_for()
-    assert vic.locator("#comments .thread").count() == 2
+    vic.locator("#comments .thread").nth(2).wait_for()
+    assert vic.locator("#comments .thread").count() == 3
     assert vic.locator("#comments .resolve").count() == 0
 
     ana_refused = [e for e in ana_errors if CONFLICT in e]

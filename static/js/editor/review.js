@@ -108,6 +108,7 @@ function setPicking(picking) {
   $("#issue-add").setAttribute("aria-pressed", String(picking));
   $("#issue-hint").hidden = !picking;
   canvas.classList.toggle("picking-issue", picking);
+  $("#objects").classList.toggle("picking-issue", picking);
 }
 
 function addIssue(where) {
