@@ -220,6 +220,7 @@ document.addEventListener("annotator:image", (event) => {
 export function onImageChanged(data) {
   const image = session.image;
   if (!image || data.image_id !== image.id || !data.review_state) return;
+  if (data.version < image.version) return; // news older than what this page holds
   if (data.review_state === image.review_state && data.status === image.status) return;
   updateImage({ review_state: data.review_state, status: data.status, completed: data.status === "completed" });
   loadComments();
