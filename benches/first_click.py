@@ -7,7 +7,9 @@ shapes), 1024 x 768 images. "precomputed" clears the click worker's memory first
 click worker that never saw the image (another worker prepared it, or it restarted) has it;
 "cold" turns the store off, as the app was before it. Precompute is a `prepare_embeddings`
 job's run over one image (reading and hashing the file, encoding, writing the store, its
-progress), against a bare SAM2ImagePredictor.set_image on the decoded pixels. Every
+progress), against a bare SAM2ImagePredictor.set_image on the decoded pixels; and one job
+over a pool of new pictures (the next image decoded while the current one encodes), per
+image, against bare calls on the same pictures. Every
 measurement of an image is taken next to the others (a shared machine's load hits them
 alike); times are medians over the images, ratios medians of the per-image ratios.
 
@@ -62,8 +64,8 @@ def picture(seed: int) -> np.ndarray:
     return np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
 
 
-def setup_pool(name: str, count: int, ref: refs.ModelRef):
-    user = get_user_model().objects.create_user(f"bench-{name}", password="bench-password")
+def setup_pool(name: str, count: int, ref: refs.ModelRef, *, first_seed: int = 0, user=None):
+    user = user or get_user_model().objects.create_user(f"bench-{name}", password="bench-password")
     project = project_services.project_create(name=f"Bench {name}", owner=user)
     project.model_selection = {"active": ref.as_dict(), "status": "loaded"}
     project.save(update_fields=["model_selection"])
@@ -73,7 +75,7 @@ def setup_pool(name: str, count: int, ref: refs.ModelRef):
     images = []
     for index in range(count):
         path = f"{name}-{index}.png"
-        PILImage.fromarray(picture(index)).save(uploads / path)
+        PILImage.fromarray(picture(first_seed + index)).save(uploads / path)
         images.append(Image.objects.create(project=project, source=source, path=path))
     return user, project, images
 
@@ -119,6 +121,21 @@ def precompute_ms(project, user, image: Image) -> float:
     return took
 
 
+def pool_precompute(name: str, ref: refs.ModelRef, count: int, user, bare) -> tuple[float, float]:
+    """One preparation job over a pool of pictures never seen (as "prepare embeddings" runs
+    on a pool), per image, against bare set_image calls on the same pictures just before."""
+    seeds = range(1000, 1000 + count)
+    _, project, _ = setup_pool(f"{name}-pool", count, ref, first_seed=seeds[0], user=user)
+    bare_total = sum(set_image_ms(bare, picture(seed)) for seed in seeds)
+    job = embeddings.embeddings_start(project=project, user=user, image_filter={})
+    started = time.perf_counter()
+    embeddings.embeddings_run(job_id=job.pk)
+    took = ms(time.perf_counter() - started)
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.result["computed"] == count, job.message
+    return took / count, bare_total / count
+
+
 def cold_click_ms(image: Image, user) -> float:
     """A first click as before the store: nothing in memory, nothing on disk."""
     saved = settings.ANNOTATOR_EMBEDDING_STORE_GB
@@ -158,6 +175,7 @@ def measure(name: str, ref: refs.ModelRef, count: int) -> dict:
         store.get(ref.cache_key, image.key, shapes=model.shapes)
         rows["read"].append(ms(time.perf_counter() - started))
     median = {key: statistics.median(values) for key, values in rows.items()}
+    median["pool"], median["pool_bare"] = pool_precompute(name, ref, count, user, bare)
     pairs = zip(rows["precomputed"], rows["warm"], strict=True)
     median["first_vs_warm"] = statistics.median(a / b for a, b in pairs)
     pairs = zip(rows["precompute"], rows["bare"], strict=True)
@@ -200,6 +218,14 @@ def main() -> None:
             f"{r['first_vs_warm']:.2f}x | {r['cold']:.1f} | {r['bytes'] / 1e6:.2f} | "
             f"{r['write']:.1f} | {r['read']:.1f} | {r['precompute']:.0f} | {r['bare']:.0f} | "
             f"{r['precompute_vs_bare']:.2f}x |"
+        )
+    print(f"\nOne preparation job over a pool of {args.images} new pictures, per image:")
+    print("| model | pool job ms/image | bare set_image ms/image | ratio |")
+    print("|---|---|---|---|")
+    for name, r in rows:
+        print(
+            f"| {name} | {r['pool']:.0f} | {r['pool_bare']:.0f} | "
+            f"{r['pool'] / r['pool_bare']:.2f}x |"
         )
 
 
