@@ -208,6 +208,25 @@ class GroundTruthApi(APIView):
 
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("image", OpenApiTypes.INT, description="Only this image's flags.")
+        ],
+        responses=GroundTruthOutput,
+        description="The project's ground-truth images (or one image's flags, ground truth "
+        "or not) and how many reference objects each has.",
+    )
+    def get(self, request, project_id: int):
+        project = access.project_for_user(request.user, project_id, need="own")
+        image_id = query_id(request.query_params, "image")
+        if image_id is None:
+            ids = selectors.ground_truth_ids(project=project)
+        elif selectors.images_not_in(project=project, image_ids=[image_id]):
+            raise serializers.ValidationError({"image": ["Not an image of this project."]})
+        else:
+            ids = [image_id]
+        return Response(GroundTruthOutput({"images": selectors.ground_truth_rows(ids)}).data)
+
     @extend_schema(request=GroundTruthInput, responses=GroundTruthOutput)
     def post(self, request, project_id: int):
         project = access.project_for_user(request.user, project_id, need="own")

@@ -111,6 +111,14 @@ def images_not_in(*, project: Project, image_ids: Iterable[int]) -> list[int]:
     return [pk for pk in ids if pk not in found]
 
 
+def ground_truth_ids(*, project: Project) -> list[int]:
+    return list(
+        Image.objects.filter(project=project, ground_truth=True)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
 def ground_truth_rows(image_ids: Iterable[int]) -> list[dict]:
     """Each image's ground-truth flags and how many reference objects it has."""
     rows = (

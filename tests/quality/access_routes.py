@@ -20,6 +20,7 @@ ROUTES = [
     Route("api:project-activity-csv", "get", "own", kwargs=_project, ok=(200,)),
     Route("api:image-activity", "get", "comment", kwargs=lambda s: {"image_id": s.image.pk}),
     Route("api:dashboard", "get", "review", kwargs=_project, ok=(200,)),
+    Route("api:ground-truth", "get", "own", kwargs=_project, ok=(200,)),
     Route(
         "api:ground-truth",
         "post",

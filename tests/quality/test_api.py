@@ -165,6 +165,25 @@ def test_marking_ground_truth_is_all_or_nothing(team, worked, api_client):
     assert not image.completed and image.mask_objects.count() == 0
 
 
+def test_the_owner_reads_which_images_are_ground_truth(team, worked, api_client):
+    url = f"/api/projects/{team.project.pk}/ground-truth/"
+    owner = api_client(team.owner)
+    assert owner.get(url).json() == {"images": []}
+    owner.post(url, {"images": [worked[0].pk], "honeypot": False}, format="json")
+    listed = owner.get(url).json()["images"]
+    assert listed == [
+        {"id": worked[0].pk, "ground_truth": True, "honeypot": False, "reference_objects": 2}
+    ]
+    one = owner.get(url, {"image": worked[1].pk}).json()["images"]
+    assert one == [
+        {"id": worked[1].pk, "ground_truth": False, "honeypot": False, "reference_objects": 0}
+    ]
+    foreign = owner.get(url, {"image": 10**12})
+    assert foreign.status_code == 400 and "Not an image of this project" in foreign.content.decode()
+    assert owner.get(url, {"image": "one"}).status_code == 400
+    assert api_client(team.annotator).get(url).status_code == 403
+
+
 def test_ground_truth_refuses_foreign_and_malformed_images(team, worked, api_client):
     owner = api_client(team.owner)
     url = f"/api/projects/{team.project.pk}/ground-truth/"
