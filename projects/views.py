@@ -111,7 +111,10 @@ def pool_panel(request: HttpRequest, project_id: int) -> HttpResponse:
         "previous": max(0, offset - POOL_PAGE) if offset > 0 else None,
         "next": offset + POOL_PAGE if offset + POOL_PAGE < count else None,
     }
-    return render(request, "projects/_pool.html", {"project": project, "page": page})
+    # Owners pick images on the tiles, to assign them.
+    selectable = selectors.project_role(project, request.user) == Role.OWNER
+    context = {"project": project, "page": page, "selectable": selectable}
+    return render(request, "projects/_pool.html", context)
 
 
 @login_required

@@ -13,7 +13,7 @@ import { initAutomask, showAutomaskJob } from "./project/jobs.js";
 import { initLabels } from "./project/labels.js";
 import { initMembers } from "./project/members.js";
 import { $, P, refresh } from "./project/page.js";
-import { initPool, refreshPoolSoon } from "./project/pool.js";
+import { initPool, initSelection, refreshPoolSoon } from "./project/pool.js";
 import { initReviewCount, reviewCountEvent } from "./project/review-count.js";
 import { initSources } from "./project/sources.js";
 
@@ -54,6 +54,7 @@ function onState(state) {
 }
 
 initPool();
+initSelection();
 initSources();
 initAutomask();
 initExport();

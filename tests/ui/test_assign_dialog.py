@@ -209,3 +209,45 @@ def test_a_rejected_annotator_is_told_on_her_open_page(page, browser, live_app, 
     dora_context.close()
     assert not dora_errors, dora_errors
     assert not console_errors, console_errors
+
+
+def test_the_owner_assigns_images_picked_on_the_pools_tiles(page, live_app, console_errors):
+    base = live_app["base"]
+    project = make_project(page, live_app, "assign-picked", count=5, model="")
+    pid, images = project["id"], project["images"]
+    for name in ("cora", "dirk"):
+        create_user(live_app, name, f"{name}-password-1")
+        add_member(page, pid, name, "annotator")
+    open_project(page, base, pid)
+    page.get_by_role("button", name="Assign…").click()
+    dialog = page.get_by_role("dialog", name="Assign images")
+    assert dialog.get_by_label("The selected images").is_disabled()  # nothing picked yet
+    dialog.get_by_role("button", name="Close").click()
+
+    picked = [images[0], images[3], images[4]]
+    for image in picked:
+        page.locator(f".tile[data-image='{image}'] .tile-check").check()
+    page.locator("#pool-selection", has_text="3 images selected").wait_for()
+    assert page.locator(".tile.selected").count() == 3
+    # The selection outlives a refresh of the grid.
+    page.evaluate("htmx.trigger(document.body, 'pool-changed')")
+    page.wait_for_function("document.querySelectorAll('.tile .tile-check:checked').length === 3")
+
+    page.get_by_role("button", name="Assign…").click()
+    dialog.get_by_label("The selected images").check()
+    assert dialog.get_by_label("Only images no one is assigned yet").is_disabled()
+    preview = dialog.locator("#assign-preview")
+    preview.get_by_text("Would assign 3 images:").wait_for()
+    assert preview.locator("li").all_inner_texts() == ["cora: 2 images", "dirk: 1 image"]
+    screenshot(page, "assign-selected")
+    dialog.get_by_role("button", name="Assign", exact=True).click()
+    dialog.locator("#assign-result").get_by_text("Assigned: cora 2, dirk 1.").wait_for()
+    saved = assignments(live_app, pid)
+    assert sorted(saved) == sorted(picked)
+    assert sorted(saved.values()) == ["cora", "cora", "dirk"]
+    dialog.get_by_role("button", name="Close").click()
+
+    page.get_by_role("button", name="Clear selection").click()
+    assert page.locator(".tile .tile-check:checked").count() == 0
+    assert page.locator("#pool-selection").is_hidden()
+    assert not console_errors, console_errors

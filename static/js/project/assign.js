@@ -1,10 +1,11 @@
 // The assignment dialog (owners): hand images to annotators, split evenly or all to one, from
-// the pool's current filter or the whole pool. A dry run says who would get how many before
+// the pool's current filter, the images selected on its tiles, or the whole pool. A dry run says who would get how many before
 // Assign is offered; the table below says who has what and takes work back per person.
 // Everything goes through /api/projects/<id>/assignments/ (projects.workflow.api).
 
 import { api, errorMessage } from "../socket.js";
 import { $, P, ask, guarded, refresh, say } from "./page.js";
+import { onSelection, selectedImages } from "./pool.js";
 
 const ENDPOINT = `/api/projects/${P}/assignments/`;
 const FLAGS = ["available", "has_automask", "has_manual_prediction", "has_manual_edit", "open_issues"];
@@ -43,6 +44,12 @@ function describe(filter) {
 function requestBody() {
   const names = chosen();
   if (!names.length) return { error: "Tick who should get the images." };
+  // Images picked one by one are assigned as they are: the two narrowing boxes do not apply.
+  if (scope() === "selected") {
+    const image_ids = selectedImages();
+    if (!image_ids.length) return { error: "Select images on the pool's tiles first." };
+    return mode() === "split" ? { split: names, image_ids } : { user: names[0], image_ids };
+  }
   const filter = scope() === "filter" ? poolFilter() : {};
   if ($("#assign-unassigned").checked) filter.assigned = false;
   if ($("#assign-open-work").checked) filter.completed = false;
@@ -83,6 +90,7 @@ async function preview() {
   $("#assign-start").disabled = true;
   say($("#assign-message"), "");
   $("#assign-filter-text").textContent = describe(poolFilter());
+  for (const id of ["#assign-unassigned", "#assign-open-work"]) $(id).disabled = scope() === "selected";
   const body = requestBody();
   const box = $("#assign-preview");
   if (body.error) {
@@ -223,6 +231,7 @@ async function open() {
 
 export function initAssign() {
   if (!$("#assign-dialog")) return;
+  onSelection(showSelected);
   $("#assign-open").addEventListener("click", guarded(open));
   $("#assign-close").addEventListener("click", () => dialog().close());
   $("#assign-start").addEventListener("click", guarded(assign));
@@ -234,6 +243,16 @@ export function initAssign() {
       await preview();
     }),
   );
+}
+
+function showSelected(count) {
+  const option = $("#assign-scope-selected");
+  option.disabled = count === 0;
+  $("#assign-selected-text").textContent = count
+    ? `(${count} image${count === 1 ? "" : "s"})`
+    : "(none selected: tick them on the pool's tiles)";
+  if (count === 0 && option.checked) $("#assign-form").elements.assign_scope.value = "filter";
+  if (dialog()?.open) preview();
 }
 
 // Another owner's change, or work completed, changes the table while the dialog is open.
