@@ -152,7 +152,7 @@ def test_a_viewer_reads_the_panel_with_every_write_control_disabled(
         panel.locator(".model-current").filter(has_text="classic").wait_for()
         assert panel.locator(".model-load").is_hidden()
         assert panel.locator(".model-load").is_disabled()
-        note = "Viewers cannot load a model: ask an owner or an annotator."
+        note = "Only owners and annotators load a model: ask one of them."
         assert panel.get_by_text(note).is_visible()
         for control in (".model-select", ".model-device", ".model-postprocessing"):
             assert panel.locator(control).is_disabled(), (url, control)

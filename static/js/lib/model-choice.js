@@ -4,7 +4,7 @@
 // SAM2ImagePredictor's defaults, as the server's LoadParams has them.
 export const DEFAULT_PARAMS = Object.freeze({ device: "auto", apply_postprocessing: true });
 
-export const VIEWER_TITLE = "Viewers cannot load a model: ask an owner or an annotator.";
+export const VIEWER_TITLE = "Only owners and annotators load a model: ask one of them.";
 
 // The line of a model in the list: weight-free, downloadable, or ready.
 export function modelOptionLabel(model) {
