@@ -67,8 +67,12 @@ def test_ui_settings_come_back_on_the_next_visit(page, live_app, console_errors)
     assert page.locator(".side").is_visible()
 
     page.get_by_role("link", name="← Demo").click()
-    page.get_by_label("Status").select_option("completed")
-    page.wait_for_timeout(600)
+    page.locator("#pool .tile").first.wait_for()
+    # The filter is saved as it changes: wait for the server's answer, not for a set time.
+    with page.expect_response(
+        lambda r: "/my-settings/" in r.url and r.request.method == "PATCH" and r.ok
+    ):
+        page.get_by_label("Status").select_option("completed")
     page.reload()
     assert page.get_by_label("Status").input_value() == "completed"
     page.get_by_label("Status").select_option("")
