@@ -1,6 +1,7 @@
 """What the editor's browser tests share: a project of their own made through the API, users
 in other roles, and reading what the canvas shows."""
 
+import json
 import os
 import subprocess
 import sys
@@ -86,6 +87,32 @@ def make_project(page, live_app, name: str, *, count: int = 3, model: str = "cla
             what="the model to load",
         )
     return {"id": pid, "images": sorted(r["id"] for r in rows)}
+
+
+def server_json(live_app, script: str):
+    """What `script`, run in the server's environment (its database), prints last, as JSON."""
+    env = {**os.environ, "ANNOTATOR_VAR_DIR": str(live_app["var"])}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def person(browser, live_app, name: str, *, viewport=(1366, 768)):
+    """A signed-in person in a browser context of their own, and their page's console errors."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live_app["base"], name, f"{name}-password-1")
+    return context, page, errors
 
 
 def create_user(live_app, username: str, password: str) -> None:

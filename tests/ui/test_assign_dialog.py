@@ -4,44 +4,22 @@ and the owner takes them back. A rejected annotator is told live too, and the ow
 "Review (N)" follows the queue."""
 
 import json
-import os
-import subprocess
-import sys
 
-from tests.ui.conftest import ROOT, screenshot
-from tests.ui.helpers import add_member, call, create_user, make_project, sign_in
+from tests.ui.conftest import screenshot
+from tests.ui.helpers import add_member, call, create_user, make_project, person, server_json
 
 LIVE = "document.querySelector('#connection').dataset.state === 'connected'"
 
 
 def assignments(live_app, project: int) -> dict[int, str]:
     """Who each image of the project is assigned to, read from the server's database."""
-    env = {**os.environ, "ANNOTATOR_VAR_DIR": str(live_app["var"])}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    script = (
+    rows = server_json(
+        live_app,
         "import json; from projects.models import ImageAssignment as A; "
         f"rows = A.objects.filter(image__project_id={project}).select_related('user'); "
-        "print(json.dumps({r.image_id: r.user.username for r in rows}))"
+        "print(json.dumps({r.image_id: r.user.username for r in rows}))",
     )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return {int(k): v for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
-
-
-def person(browser, live_app, name: str):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, live_app["base"], name, f"{name}-password-1")
-    return context, page, errors
+    return {int(k): v for k, v in rows.items()}
 
 
 def open_project(page, base: str, project: int) -> None:

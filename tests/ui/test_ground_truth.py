@@ -3,8 +3,15 @@ a honeypot; an annotator annotates it as ordinary work, sees nothing of it, and 
 dashboard scores them against the reference. The image's activity reads in the same menu."""
 
 from tests.ui.conftest import screenshot
-from tests.ui.helpers import add_member, create_user, drag, make_project, open_editor, screen_point
-from tests.ui.test_assign_dialog import person
+from tests.ui.helpers import (
+    add_member,
+    create_user,
+    drag,
+    make_project,
+    open_editor,
+    person,
+    screen_point,
+)
 
 STATE = "window.annotatorEditor.state"
 

@@ -3,12 +3,8 @@ an issue pinned to a point, the annotator sees it live, resolves it and submits 
 reviewer accepts and the pool shows the image green. A viewer gets no review bar, and a project
 with one member and no review stage shows none of it."""
 
-import json
-import os
-import subprocess
-import sys
-
-from tests.ui.conftest import ROOT, screenshot
+from tests.ui import helpers
+from tests.ui.conftest import screenshot
 from tests.ui.helpers import (
     add_member,
     call,
@@ -18,7 +14,7 @@ from tests.ui.helpers import (
     make_project,
     open_editor,
     screen_point,
-    sign_in,
+    server_json,
 )
 
 STATE = "window.annotatorEditor.state"
@@ -30,35 +26,19 @@ CONFLICT = "status of 409 (Conflict)"
 
 def saved(live_app, image_id: int) -> dict:
     """The image's review state and its Review rows, read from the server's database."""
-    env = {**os.environ, "ANNOTATOR_VAR_DIR": str(live_app["var"])}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    script = (
+    return server_json(
+        live_app,
         "import json; from projects.models import Image, Review; "
         f"i = Image.objects.get(pk={image_id}); "
         "rows = [[r.decision, r.reviewer.username, r.annotator.username, r.comment] "
         "for r in Review.objects.filter(image=i).order_by('id')]; "
         "print(json.dumps({'review_state': i.review_state, 'completed': i.completed, "
-        "'status': i.status, 'reviews': rows}))"
+        "'status': i.status, 'reviews': rows}))",
     )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def person(browser, live_app, name: str):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, live_app["base"], name, f"{name}-password-1")
-    return context, page, errors
+    return helpers.person(browser, live_app, name, viewport=(1440, 900))
 
 
 def pin_drawn(page, x: float, y: float, colour=PIN_RED) -> bool:

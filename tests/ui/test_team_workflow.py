@@ -4,13 +4,18 @@ an issue pinned to a point and accepts the other; the annotator is told, fixes i
 issue and submits again; the reviewer accepts; the pool is green and the owner's dashboard
 shows who did what and how often their work came back."""
 
-import os
-import subprocess
-import sys
-
-from tests.ui.conftest import ROOT, screenshot
-from tests.ui.helpers import add_member, call, create_user, drag, make_project, screen_point
-from tests.ui.test_assign_dialog import LIVE, assignments, person
+from tests.ui.conftest import screenshot
+from tests.ui.helpers import (
+    add_member,
+    call,
+    create_user,
+    drag,
+    make_project,
+    person,
+    screen_point,
+    server_json,
+)
+from tests.ui.test_assign_dialog import LIVE, assignments
 from tests.ui.test_review import PIN, pin_drawn, saved
 
 STATE = "window.annotatorEditor.state"
@@ -19,22 +24,12 @@ EDITOR_READY = f"window.annotatorEditor && {STATE}.picture"
 
 def objects_made_on(live_app, image_id: int, username: str) -> int:
     """How many objects of the image the person made, read from the server's database."""
-    env = {**os.environ, "ANNOTATOR_VAR_DIR": str(live_app["var"])}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    script = (
+    return server_json(
+        live_app,
         "from projects.models import MaskObject; "
         f"print(MaskObject.objects.filter(image_id={image_id}, "
-        f"created_by__username={username!r}).count())"
+        f"created_by__username={username!r}).count())",
     )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(done.stdout.strip().splitlines()[-1])
 
 
 def image_in_url(page) -> int:
