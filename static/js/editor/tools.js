@@ -212,7 +212,10 @@ canvas.addEventListener("mousemove", (event) => {
     hoverResult(tools.tool === "automask" ? resultAt(p)?.id ?? null : null);
     decoderHover(tools.tool === "point" && !selecting(event) && !config.readOnly ? p : null);
   } else decoderHover(null);
-  render();
+  // A frame only when something drawn follows the pointer: with the point tool a redraw per
+  // move would take the cores the hover preview's decoder needs. (Hovered objects, results
+  // and previews ask for their own frame when they change.)
+  if (d || tools.polygon.length || tools.tool === "brush" || tools.tool === "eraser") render();
 });
 
 canvas.addEventListener("mouseleave", () => {
