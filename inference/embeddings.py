@@ -11,8 +11,12 @@ original size, the dtype the features had and a CRC-32 of the data.
 Writes are atomic (a temporary file in the same folder, then os.replace). A read checks the
 layout, the keys, the shapes the model makes and the checksum; a file that fails any check
 is deleted and the caller computes the features again. The store is bounded by
-ANNOTATOR_EMBEDDING_STORE_GB: after a write the least recently used files (by mtime, which a
-read touches) are deleted until it fits. A budget of 0 turns the store off.
+ANNOTATOR_EMBEDDING_STORE_GB: when a write takes it over, the least recently used files (by
+mtime, which a read touches) are deleted until it fits. A process counts its own writes and
+walks the folder again at most every _RESCAN_S seconds (or when its count is over the
+budget), so a write costs no walk of a store with thousands of files, and the store can go
+over its budget by what the other workers wrote in that time. A budget of 0 turns the store
+off.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ _HEX = re.compile(r"^[0-9a-f]{8,64}$")
 _HEADER_MAX = 64 * 1024
 # A temporary file older than this is what a killed writer left behind.
 _STALE_TEMP_S = 3600.0
+# How stale a process's count of the store's bytes may grow before it walks the folder again.
+_RESCAN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,8 @@ class EmbeddingStore:
         self.reads = 0
         self.writes = 0
         self.dropped = 0
+        self._used: int | None = None  # bytes, as of the last walk plus this process's writes
+        self._walked_at = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -230,7 +238,13 @@ class EmbeddingStore:
             Path(temporary).unlink(missing_ok=True)
             raise
         self.writes += 1
-        self.evict()
+        with self._lock:
+            fresh = self._used is not None and time.monotonic() - self._walked_at < _RESCAN_S
+            if fresh:
+                self._used = (self._used or 0) + len(blob)
+            over = not fresh or (self._used or 0) > self.max_bytes
+        if over:
+            self.evict()
         return len(blob)
 
     def files(self) -> list[tuple[float, int, Path]]:
@@ -265,11 +279,14 @@ class EmbeddingStore:
                 path.unlink(missing_ok=True)
                 used -= size
                 removed += 1
+            self._used, self._walked_at = used, time.monotonic()
             return removed
 
     def clear(self) -> None:
         for _, _, path in self.files():
             path.unlink(missing_ok=True)
+        with self._lock:
+            self._used = None
 
 
 _store: EmbeddingStore | None = None

@@ -173,6 +173,35 @@ def test_eviction_keeps_the_store_within_its_budget(model, settings):
     assert kept == sorted([_key(1), _key(4), _key(5)])
 
 
+def test_two_workers_writing_to_one_store_keep_it_within_its_budget(model, settings, monkeypatch):
+    """Each process counts its own writes and walks the folder again when its count is over
+    the budget or older than _RESCAN_S seconds: the store goes over its budget by at most
+    what another worker wrote in that time, then fits again."""
+    state, _ = model.embed(_key(0), lambda: _rgb())
+    first = embedding_store().path(model.ref.cache_key, _key(0))
+    one = first.stat().st_size
+    os.utime(first, (1000, 1000))
+    settings.ANNOTATOR_EMBEDDING_STORE_GB = (3.5 * one) / 1024**3
+    here = embedding_store()
+    there = EmbeddingStore(here.root, here.max_bytes)  # another worker, with its own count
+    clock = [1000.0]
+    monkeypatch.setattr(embeddings.time, "monotonic", lambda: clock[0])
+
+    def put(store, seed):
+        store.put(model.ref.cache_key, _key(seed), state)
+        os.utime(store.path(model.ref.cache_key, _key(seed)), (1000 + seed, 1000 + seed))
+
+    put(here, 1)  # walks: 2 files
+    put(there, 2)  # walks: 3 files
+    put(here, 3)  # counts 3 of its own view: no walk, though 4 are on disk
+    assert here.max_bytes < here.used_bytes() <= here.max_bytes + one
+
+    clock[0] += embeddings._RESCAN_S + 1
+    put(here, 4)  # its count is stale: it walks, and the least recently used go
+    assert here.used_bytes() <= here.max_bytes
+    assert sorted(p.stem for _, _, p in here.files()) == sorted([_key(2), _key(3), _key(4)])
+
+
 def test_changed_bytes_get_new_features(model, drawn_pool, team):
     images, _ = drawn_pool
     image = images[0]
