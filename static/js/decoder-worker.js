@@ -67,14 +67,24 @@ async function loadFeatures({ url, key }) {
   return { ms: performance.now() - started, bytes: buffer.byteLength, header };
 }
 
+// No previous mask: the same zero tensors for every prompt on an image of this size.
+let noMask = null;
+
 function inputs(coords, labels, count) {
   const size = image.header.image_size / 4;
+  if (noMask?.size !== size) {
+    noMask = {
+      size,
+      mask_input: new ort.Tensor("float32", new Float32Array(size * size), [1, 1, size, size]),
+      has_mask_input: new ort.Tensor("float32", new Float32Array(1), [1]),
+    };
+  }
   return {
     ...image.tensors,
     point_coords: new ort.Tensor("float32", coords, [1, count, 2]),
     point_labels: new ort.Tensor("float32", labels, [1, count]),
-    mask_input: new ort.Tensor("float32", new Float32Array(size * size), [1, 1, size, size]),
-    has_mask_input: new ort.Tensor("float32", new Float32Array(1), [1]),
+    mask_input: noMask.mask_input,
+    has_mask_input: noMask.has_mask_input,
   };
 }
 

@@ -103,3 +103,41 @@ test("upscaling only the region next to positive cells gives what upscaling all 
   }
   assert.ok(count > 10);
 });
+
+test("a large mask with a hole: runs between four cells above the threshold are filled as a full upscale fills them", () => {
+  // A disc of radius 11 cells with a hole of radius 3, on a 32x32 map, upscaled to 301x203.
+  const size = 32;
+  const logits = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const r = Math.hypot(x - 15.3, y - 16.7);
+      logits[y * size + x] = r < 6 ? 3 - r : 11 - r;
+    }
+  }
+  const width = 301;
+  const height = 203;
+  const mask = upscaleMask(logits, 0, size, width, height, 0);
+  const axisAt = (o, out) => {
+    const src = Math.min(Math.max(((o + 0.5) * size) / out - 0.5, 0), size - 1);
+    const lo = Math.floor(src);
+    return [lo, Math.min(lo + 1, size - 1), Math.fround(src - lo)];
+  };
+  let count = 0;
+  let holes = 0;
+  for (let y = 0; y < height; y++) {
+    const [r0, r1, fy] = axisAt(y, height);
+    for (let x = 0; x < width; x++) {
+      const [c0, c1, fx] = axisAt(x, width);
+      const v = (row, col) => logits[row * size + col];
+      const upper = Math.fround(v(r0, c0) * (1 - fx) + v(r0, c1) * fx);
+      const lower = Math.fround(v(r1, c0) * (1 - fx) + v(r1, c1) * fx);
+      const want = upper * (1 - fy) + lower * fy > 0 ? 1 : 0;
+      const inside = x >= mask.x && y >= mask.y && x < mask.x + mask.width && y < mask.y + mask.height;
+      const got = inside ? mask.data[(y - mask.y) * mask.width + (x - mask.x)] : 0;
+      assert.equal(got, want, `pixel ${x},${y}`);
+      count += got;
+      if (inside && !got) holes += 1;
+    }
+  }
+  assert.ok(count > 10000 && holes > 500, `${count} pixels, ${holes} inside the box but off`);
+});

@@ -28,7 +28,7 @@ export const decoder = {
   featuresFor: null, // the image id whose features the worker holds
   header: null,
   startup: null, // {modelMs, modelBytes, featuresMs, featuresBytes, warmupMs}
-  hover: null, // {imageId, key, x, y, mask, layer, score, ms}
+  hover: null, // {imageId, key, x, y, mask, layer, score, ms, graphMs}
   instant: null, // {seq, imageId, layer}
   lastClick: null, // {seq, masks, scores, ms}: the local decode of the latest click
   hoverDecodes: 0,
@@ -250,7 +250,7 @@ async function hoverDecode() {
   const current = latest && latest.imageId === asked.imageId && latest.key === promptKey();
   if (result && current && result.masks[0]) {
     const mask = result.masks[0];
-    decoder.hover = { ...asked, mask, layer: maskLayer(mask, HOVER_COLOR), score: result.scores[0], ms: result.ms };
+    decoder.hover = { ...asked, mask, layer: maskLayer(mask, HOVER_COLOR), score: result.scores[0], ms: result.ms, graphMs: result.decodeMs };
     decoder.hoverDecodes += 1;
     render();
   }

@@ -92,7 +92,9 @@ const EMPTY = () => ({ x: 0, y: 0, width: 0, height: 0, data: new Uint8Array(0) 
 // One mask of `logits` (size x size floats, row-major, starting at `offset`) upscaled to
 // width x height and thresholded: a bounded mask {x, y, width, height, data} as masks.js takes.
 // A pixel is a convex mix of its four source cells, so only pixels next to a cell above the
-// threshold are computed.
+// threshold are looked at, and of those only the ones whose four cells are not all on one
+// side of the threshold are computed: a run of pixels between four cells above it is filled
+// at once. The work grows with the mask's outline, not its area.
 export function upscaleMask(logits, offset, size, width, height, threshold = 0) {
   const cells = positiveCells(logits, offset, size, threshold);
   if (!cells) return EMPTY();
@@ -103,42 +105,77 @@ export function upscaleMask(logits, offset, size, width, height, threshold = 0) 
   const spanW = xb - xa + 1;
   const spanH = yb - ya + 1;
   if (spanW <= 0 || spanH <= 0) return EMPTY();
-  const full = new Uint8Array(spanW * spanH);
-  // Each source row is interpolated across the span once, then rows are mixed per pixel.
-  const rows = new Map();
-  const across = (cell) => {
-    let row = rows.get(cell);
-    if (!row) {
-      row = new Float32Array(spanW);
-      const base = offset + cell * size;
-      for (let i = 0; i < spanW; i++) {
-        const x = xa + i;
-        const fx = xs.w[x];
-        row[i] = logits[base + xs.i0[x]] * (1 - fx) + logits[base + xs.i1[x]] * fx;
-      }
-      rows.set(cell, row);
+  // Runs of output columns that share their two source columns: start, end, c0, c1 each.
+  const runs = new Int32Array(4 * spanW);
+  let count = 0;
+  for (let i = 0; i < spanW; i++) {
+    const c0 = xs.i0[xa + i];
+    const c1 = xs.i1[xa + i];
+    if (count && runs[count - 2] === c0 && runs[count - 1] === c1) runs[count - 3] = i + 1;
+    else {
+      runs.set([i, i + 1, c0, c1], count);
+      count += 4;
     }
-    return row;
-  };
+  }
+  const full = new Uint8Array(spanW * spanH);
   let x0 = spanW;
   let x1 = -1;
   let y0 = spanH;
   let y1 = -1;
   for (let j = 0; j < spanH; j++) {
     const y = ya + j;
-    const top = across(ys.i0[y]);
-    const bottom = across(ys.i1[y]);
+    const top = offset + ys.i0[y] * size;
+    const bottom = offset + ys.i1[y] * size;
     const fy = ys.w[y];
-    let any = false;
-    for (let i = 0; i < spanW; i++) {
-      if (top[i] * (1 - fy) + bottom[i] * fy > threshold) {
-        full[j * spanW + i] = 1;
-        any = true;
-        if (i < x0) x0 = i;
-        if (i > x1) x1 = i;
+    const line = j * spanW;
+    let first = -1;
+    let last = -1;
+    let fill = -1;
+    let fillEnd = -1;
+    for (let r = 0; r < count; r += 4) {
+      const start = runs[r];
+      const end = runs[r + 1];
+      const c0 = runs[r + 2];
+      const c1 = runs[r + 3];
+      const a = logits[top + c0];
+      const b = logits[top + c1];
+      const c = logits[bottom + c0];
+      const d = logits[bottom + c1];
+      const over = (a > threshold ? 1 : 0) + (b > threshold ? 1 : 0) + (c > threshold ? 1 : 0) + (d > threshold ? 1 : 0);
+      if (over === 4) {
+        // Neighbouring full runs are filled in one go.
+        if (fill < 0) fill = start;
+        fillEnd = end;
+        continue;
+      }
+      if (fill >= 0) {
+        full.fill(1, line + fill, line + fillEnd);
+        if (first < 0) first = fill;
+        last = fillEnd - 1;
+        fill = -1;
+      }
+      if (over > 0) {
+        for (let i = start; i < end; i++) {
+          const fx = xs.w[xa + i];
+          // As a float32 row across, then mixed down: what a full upscale computes.
+          const upper = Math.fround(a * (1 - fx) + b * fx);
+          const lower = Math.fround(c * (1 - fx) + d * fx);
+          if (upper * (1 - fy) + lower * fy > threshold) {
+            full[line + i] = 1;
+            if (first < 0) first = i;
+            last = i;
+          }
+        }
       }
     }
-    if (any) {
+    if (fill >= 0) {
+      full.fill(1, line + fill, line + fillEnd);
+      if (first < 0) first = fill;
+      last = fillEnd - 1;
+    }
+    if (first >= 0) {
+      if (first < x0) x0 = first;
+      if (last > x1) x1 = last;
       if (j < y0) y0 = j;
       y1 = j;
     }
