@@ -88,9 +88,10 @@ function inputs(coords, labels, count) {
   };
 }
 
-// {key, coords, labels, count, multimask, keep}: the `keep` best masks, sorted by score, in
-// image pixels.
-async function decode({ key, coords, labels, count, multimask, keep = 3 }) {
+// {key, coords, labels, count, multimask, keep, raw}: the `keep` best masks, sorted by score,
+// in image pixels; with `raw`, the best one's low-resolution logits instead ({logits, size}),
+// for the page to upscale while this worker runs the next prompt.
+async function decode({ key, coords, labels, count, multimask, keep = 3, raw = false }) {
   if (!session) throw new Error("the decoder is not started");
   if (!image || image.key !== key) throw new Error("the image's features are not loaded");
   const started = performance.now();
@@ -101,6 +102,10 @@ async function decode({ key, coords, labels, count, multimask, keep = 3 }) {
   const [, , height, width] = logits.dims;
   const [origHeight, origWidth] = image.header.orig_hw;
   const order = byScore(scores).slice(0, keep);
+  if (raw) {
+    const best = logits.data.slice(order[0] * height * width, (order[0] + 1) * height * width);
+    return { scores: [scores[order[0]]], logits: best, size: width, decodeMs: decoded - started, ms: performance.now() - started };
+  }
   const threshold = image.header.mask_threshold || 0;
   const masks = order.map((i) => upscaleMask(logits.data, i * height * width, width, origWidth, origHeight, threshold));
   return { scores: order.map((i) => scores[i]), masks, decodeMs: decoded - started, ms: performance.now() - started };
@@ -125,7 +130,7 @@ self.addEventListener("message", async (event) => {
   const { id, type, ...data } = event.data;
   try {
     const result = await HANDLERS[type](data);
-    const transfer = result.masks ? result.masks.map((m) => m.data.buffer) : [];
+    const transfer = result.masks ? result.masks.map((m) => m.data.buffer) : result.logits ? [result.logits.buffer] : [];
     self.postMessage({ id, ok: true, ...result }, transfer);
   } catch (error) {
     self.postMessage({ id, ok: false, error: String(error?.message || error), status: error?.status || 0 });

@@ -6,7 +6,7 @@
 // replace the preview. When the browser cannot decode (no WebAssembly, the classic model,
 // features not ready, a worker error) everything runs on the server and one status line says so.
 
-import { promptInputs, wantsMultimask } from "../lib/sam-decode.js";
+import { promptInputs, upscaleMask, wantsMultimask } from "../lib/sam-decode.js";
 import { api } from "../socket.js";
 import { drawLayer, maskLayer } from "./masks.js";
 import { $, config } from "./page.js";
@@ -189,15 +189,16 @@ function supported(points, boxes) {
 }
 
 // The masks the server would give for points and boxes, sorted by score: {masks, scores, ms}
-// (bounded masks in image pixels), or null when the browser cannot decode it now.
-export async function decodeHere(points, boxes, { keep = 3 } = {}) {
+// (bounded masks in image pixels), or null when the browser cannot decode it now. With `raw`,
+// the best mask's low-resolution logits instead ({logits, size, scores, ms}).
+export async function decodeHere(points, boxes, { keep = 3, raw = false } = {}) {
   if (!ready() || !supported(points, boxes)) return null;
   const image = session.image;
   const header = decoder.header;
   const { coords, labels, count } = promptInputs(points, boxes, { width: header.orig_hw[1], height: header.orig_hw[0] }, header.image_size);
   const mine = generation;
   try {
-    const result = await call("decode", { key: String(image.id), coords, labels, count, multimask: wantsMultimask(points, boxes), keep });
+    const result = await call("decode", { key: String(image.id), coords, labels, count, multimask: wantsMultimask(points, boxes), keep, raw });
     return mine === generation && session.image?.id === image.id ? result : null;
   } catch (error) {
     if (mine === generation && error.message !== "stopped" && !/features are not loaded/.test(error.message)) fallBack("decoder error", `decoding failed (${error.message})`);
@@ -245,17 +246,23 @@ async function hoverDecode() {
   if (!asked || inFlight) return;
   inFlight = true;
   const points = [...prompt.points, { x: asked.x, y: asked.y, label: 1 }];
-  const result = await decodeHere(points, prompt.boxes, { keep: 1 });
+  const header = decoder.header;
+  const result = await decodeHere(points, prompt.boxes, { keep: 1, raw: true });
   inFlight = false;
-  const current = latest && latest.imageId === asked.imageId && latest.key === promptKey();
-  if (result && current && result.masks[0]) {
-    const mask = result.masks[0];
-    decoder.hover = { ...asked, mask, layer: maskLayer(mask, HOVER_COLOR), score: result.scores[0], ms: result.ms, graphMs: result.decodeMs };
-    decoder.hoverDecodes += 1;
-    render();
+  // The newest position wins: one decode in flight, none queued behind it. The next one
+  // starts before this one is upscaled and drawn, so the worker never waits for the page.
+  if (latest && (latest.x !== asked.x || latest.y !== asked.y || latest.key !== asked.key)) {
+    clearTimeout(hoverTimer);
+    hoverTimer = null;
+    hoverDecode();
   }
-  // The newest position wins: one decode in flight, none queued behind it.
-  if (latest && (latest.x !== asked.x || latest.y !== asked.y || latest.key !== asked.key)) hoverSoon(0);
+  const current = latest && latest.imageId === asked.imageId && latest.key === promptKey();
+  if (!result || !current || header !== decoder.header) return;
+  const [height, width] = header.orig_hw;
+  const mask = upscaleMask(result.logits, 0, result.size, width, height, header.mask_threshold || 0);
+  decoder.hover = { ...asked, mask, layer: maskLayer(mask, HOVER_COLOR), score: result.scores[0], ms: result.ms, graphMs: result.decodeMs };
+  decoder.hoverDecodes += 1;
+  render();
 }
 
 // ---------------------------------------------------------------- the click's instant preview
