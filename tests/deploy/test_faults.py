@@ -52,7 +52,14 @@ def test_a_click_held_by_a_dead_worker_is_answered_with_an_error_in_bounded_time
 
         stack.worker_start("interactive")
         stack.workers_wait_ready()
-        again = click(socket, mine[1], "again", timeout=60)
+        # As the message says, the person clicks again. The new worker loads the model on
+        # its first task (the orphaned click, handed back after the broker's visibility
+        # timeout, may come first), which on a busy machine can outlast one click's 8 s.
+        for attempt in range(4):
+            again = click(socket, mine[1], f"again-{attempt}", timeout=60)
+            if again["type"] == "prediction":
+                break
+            assert again["data"]["code"] == "timeout", again
     assert again["type"] == "prediction", again
 
 
