@@ -9,6 +9,7 @@ and the bench reads, in the same run:
 - decode latency per prompt in the editor's worker (one point, two points, a box, a box and a
   point), including the upscale to the image and the threshold, and the graph alone;
 - native onnxruntime (Python, 2 threads) on the same ONNX file and the same features;
+- click to visible mask: the browser's own mask against the server's answer, per click;
 - hover updates per second while the pointer sweeps across the picture.
 
     .venv/bin/python benches/browser_decoder.py [--repeats 30] [--width 1024 --height 768]
@@ -243,6 +244,54 @@ SWEEP_IN_PAGE = """async ([left, top, scale, width, height, seconds]) => {
 }"""
 
 
+# Clicks with the point tool, as the canvas takes them: from the press to the first frame that
+# holds the browser's own mask, and to the first that holds the server's answer (the round
+# trip every click makes, which then replaces the local mask).
+CLICKS_IN_PAGE = """async ([left, top, scale, x, y, count]) => {
+  const editor = window.annotatorEditor, decoder = editor.decoder;
+  const canvas = document.querySelector('#canvas');
+  const prompts = await import('/static/js/editor/prompts.js');
+  const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+  const local = [], server = [];
+  let serverFirst = 0;
+  for (let i = 0; i < count; i++) {
+    prompts.clearPrompt();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const before = editor.state.candidates;
+    const at = { clientX: left + (x + (i % 5) * 3) * scale, clientY: top + y * scale,
+                 bubbles: true, button: 0 };
+    const started = performance.now();
+    canvas.dispatchEvent(new MouseEvent('mousedown', at));
+    window.dispatchEvent(new MouseEvent('mouseup', at));
+    let here = null, there = null;
+    while (there === null && performance.now() - started < 20000) {
+      await frame();
+      const now = performance.now() - started;
+      if (here === null && decoder.instant && decoder.instant.layer) here = now;
+      if (editor.state.candidates && editor.state.candidates !== before) there = now;
+    }
+    if (there === null) throw new Error('no answer from the server');
+    if (here === null) serverFirst += 1;
+    else local.push(here);
+    server.push(there);
+  }
+  prompts.clearPrompt();
+  return { local, server, serverFirst };
+}"""
+
+
+def clicks_in_page(page, width, height, count=15):
+    left, top, scale = page.evaluate(
+        """() => { const s = window.annotatorEditor.state, c = document.querySelector('#canvas');
+          const r = c.getBoundingClientRect(), k = r.width / c.width;
+          return [r.left + s.view.x * k, r.top + s.view.y * k, s.view.scale * k]; }"""
+    )
+    got = page.evaluate(
+        CLICKS_IN_PAGE, [left, top, scale, int(0.45 * width), int(0.5 * height), count]
+    )
+    return median(got["local"]), median(got["server"]), got["serverFirst"], count
+
+
 def hover_rate_in_page(page, width, height, seconds=4.0):
     left, top, scale = page.evaluate(
         """() => { const s = window.annotatorEditor.state, c = document.querySelector('#canvas');
@@ -365,6 +414,7 @@ def main():
                         here[prompt]["graph"] += got["graph"]
                         here[prompt]["worker"] += got["worker"]
                         there[prompt] += native.times(spec, 5)
+                clicks = clicks_in_page(page, args.width, args.height)
                 hovers, moves = hover_rate(page, args.width, args.height)
                 page.mouse.move(0, 0)
                 in_page, in_page_moves, hover_ms, hover_graph_ms = hover_rate_in_page(
@@ -387,6 +437,7 @@ def main():
                         "in_page_moves": in_page_moves,
                         "hover_ms": hover_ms,
                         "hover_graph_ms": hover_graph_ms,
+                        "clicks": clicks,
                     }
                 )
             browser.close()
@@ -418,6 +469,11 @@ def main():
                 f"| {prompt} | {total:.1f} ({worker:.1f}; {graph:.1f}) | {there:.1f} | "
                 f"{graph / there:.2f}x |"
             )
+        here, there, server_first, count = row["clicks"]
+        print(
+            f"click to visible mask: {here:.0f} ms decoded here, {there:.0f} ms for the "
+            f"server's answer ({server_first} of {count} clicks answered by the server first)"
+        )
         print(
             f"hover, pointer driven by Playwright: {row['hovers']:.1f} previews per second "
             f"({row['moves']:.0f} pointer moves per second)"
