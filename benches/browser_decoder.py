@@ -196,13 +196,17 @@ class Native:
         return out
 
 
-def hover_rate(page, width, height, seconds=4.0):
-    box = page.evaluate(
+def canvas_frame(page) -> list[float]:
+    """Where image pixel (0, 0) is on the screen, and screen pixels per image pixel."""
+    return page.evaluate(
         """() => { const s = window.annotatorEditor.state, c = document.querySelector('#canvas');
           const r = c.getBoundingClientRect(), k = r.width / c.width;
           return [r.left + s.view.x * k, r.top + s.view.y * k, s.view.scale * k]; }"""
     )
-    left, top, scale = box
+
+
+def hover_rate(page, width, height, seconds=4.0):
+    left, top, scale = canvas_frame(page)
     before = page.evaluate("window.annotatorEditor.decoder.hoverDecodes")
     started = time.monotonic()
     moves = 0
@@ -281,11 +285,7 @@ CLICKS_IN_PAGE = """async ([left, top, scale, x, y, count]) => {
 
 
 def clicks_in_page(page, width, height, count=15):
-    left, top, scale = page.evaluate(
-        """() => { const s = window.annotatorEditor.state, c = document.querySelector('#canvas');
-          const r = c.getBoundingClientRect(), k = r.width / c.width;
-          return [r.left + s.view.x * k, r.top + s.view.y * k, s.view.scale * k]; }"""
-    )
+    left, top, scale = canvas_frame(page)
     got = page.evaluate(
         CLICKS_IN_PAGE, [left, top, scale, int(0.45 * width), int(0.5 * height), count]
     )
@@ -293,11 +293,7 @@ def clicks_in_page(page, width, height, count=15):
 
 
 def hover_rate_in_page(page, width, height, seconds=4.0):
-    left, top, scale = page.evaluate(
-        """() => { const s = window.annotatorEditor.state, c = document.querySelector('#canvas');
-          const r = c.getBoundingClientRect(), k = r.width / c.width;
-          return [r.left + s.view.x * k, r.top + s.view.y * k, s.view.scale * k]; }"""
-    )
+    left, top, scale = canvas_frame(page)
     got = page.evaluate(SWEEP_IN_PAGE, [left, top, scale, width, height, seconds])
     return got["rate"], got["moves"], median(got["decodeMs"]), median(got["graphMs"])
 

@@ -239,10 +239,12 @@ class EmbeddingStore:
             raise
         self.writes += 1
         with self._lock:
-            fresh = self._used is not None and time.monotonic() - self._walked_at < _RESCAN_S
-            if fresh:
-                self._used = (self._used or 0) + len(blob)
-            over = not fresh or (self._used or 0) > self.max_bytes
+            used = self._used
+            if used is not None and time.monotonic() - self._walked_at < _RESCAN_S:
+                self._used = used + len(blob)
+                over = self._used > self.max_bytes
+            else:
+                over = True  # never walked, or the count is stale: walk
         if over:
             self.evict()
         return len(blob)

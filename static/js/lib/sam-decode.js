@@ -132,6 +132,13 @@ export function upscaleMask(logits, offset, size, width, height, threshold = 0) 
     let last = -1;
     let fill = -1;
     let fillEnd = -1;
+    const flush = () => {
+      if (fill < 0) return;
+      full.fill(1, line + fill, line + fillEnd);
+      if (first < 0) first = fill;
+      last = fillEnd - 1;
+      fill = -1;
+    };
     for (let r = 0; r < count; r += 4) {
       const start = runs[r];
       const end = runs[r + 1];
@@ -148,12 +155,7 @@ export function upscaleMask(logits, offset, size, width, height, threshold = 0) 
         fillEnd = end;
         continue;
       }
-      if (fill >= 0) {
-        full.fill(1, line + fill, line + fillEnd);
-        if (first < 0) first = fill;
-        last = fillEnd - 1;
-        fill = -1;
-      }
+      flush();
       if (over > 0) {
         for (let i = start; i < end; i++) {
           const fx = xs.w[xa + i];
@@ -168,11 +170,7 @@ export function upscaleMask(logits, offset, size, width, height, threshold = 0) 
         }
       }
     }
-    if (fill >= 0) {
-      full.fill(1, line + fill, line + fillEnd);
-      if (first < 0) first = fill;
-      last = fillEnd - 1;
-    }
+    flush();
     if (first >= 0) {
       if (first < x0) x0 = first;
       if (last > x1) x1 = last;
