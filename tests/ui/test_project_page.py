@@ -279,6 +279,7 @@ def test_the_page_asks_and_tells_in_itself_even_when_the_server_is_gone(
     # The label's delete asks in the page too, and a failed delete is a toast.
     page.locator("#label-add").get_by_role("button", name="Add").click()
     page.wait_for_url(re.compile(r"/projects/\d+/$"))
+    page.locator("#connection[data-state=connected]").wait_for()  # the page's code runs
     page.get_by_role("button", name="Delete label cell").wait_for()
     page.route(re.compile(r".*/api/labels/\d+/$"), lambda route: route.abort())
     page.get_by_role("button", name="Delete label cell").click()
